@@ -1,0 +1,11 @@
+"""The Celery application; periodic schedules are declared in notifications/schedules.py."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("community_grants")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,1 @@
+"""The grant domain: organisations, people and roles, applications, budgets and money."""

@@ -1,0 +1,41 @@
+"""The grant domain's models."""
+
+from .organisations import (  # noqa: I001  (organisations first: states.py imports Role from it)
+    Community,
+    CommunityAllocation,
+    Foundation,
+    Fund,
+    Membership,
+    Role,
+    StreetOffice,
+)
+from .calendar import CalendarDay
+from .applications import (
+    Attachment,
+    AuditEntry,
+    BeneficiaryGroup,
+    BudgetLine,
+    ConflictDeclaration,
+    GrantApplication,
+    Objection,
+    ServiceCategory,
+)
+
+__all__ = [
+    "Attachment",
+    "AuditEntry",
+    "BeneficiaryGroup",
+    "BudgetLine",
+    "CalendarDay",
+    "Community",
+    "CommunityAllocation",
+    "ConflictDeclaration",
+    "Foundation",
+    "Fund",
+    "GrantApplication",
+    "Membership",
+    "Objection",
+    "Role",
+    "ServiceCategory",
+    "StreetOffice",
+]

@@ -1,0 +1,139 @@
+"""Who may act on an application: role, organisation scope, separation of duties and conflicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext as _
+
+from .models.organisations import COMMUNITY_ROLES, Membership, Role
+from .states import ROLE_SCOPE, STEPS, Scope
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    from .models.applications import GrantApplication
+
+    AnyUser = AbstractBaseUser | AnonymousUser
+
+# (role, scope, organisation id) triples, cached on the user object for the length of a request.
+RoleKey = tuple[str, str, int]
+_CACHE_ATTR = "_grant_role_keys"
+
+
+def role_keys(user: AnyUser) -> frozenset[RoleKey]:
+    """Every (role, scope, organisation id) the user holds, loaded once per user object."""
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is None:
+        keys = set()
+        for role, community_id, street_id, foundation_id in Membership.objects.filter(user=user).values_list(
+                "role", "community_id", "street_office_id", "foundation_id"):
+            scope = ROLE_SCOPE[role]
+            org_id = {Scope.COMMUNITY: community_id, Scope.STREET: street_id,
+                      Scope.FOUNDATION: foundation_id}[scope]
+            keys.add((role, scope.value, org_id))
+        cached = frozenset(keys)
+        setattr(user, _CACHE_ATTR, cached)
+    return cached
+
+
+def forget_roles(user: AnyUser) -> None:
+    """Drop the cached roles after memberships change."""
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def scope_id(application: GrantApplication, scope: Scope | str) -> int:
+    """The id of the organisation of this application that a role of the given scope must belong to."""
+    if scope == Scope.COMMUNITY:
+        return application.community_id
+    if scope == Scope.STREET:
+        return application.community.street_office_id
+    return application.fund.foundation_id
+
+
+def holds_role(user: AnyUser, role: Role | str, application: GrantApplication) -> bool:
+    """Whether the user holds the role in the organisation this application belongs to for that role."""
+    scope = ROLE_SCOPE[role]
+    return (str(role), scope.value, scope_id(application, scope)) in role_keys(user)
+
+
+def is_member_of_applicant(user: AnyUser, application: GrantApplication) -> bool:
+    """Whether the user works for the applying community (and so may not review the application)."""
+    return any(scope == Scope.COMMUNITY and org_id == application.community_id
+               for _role, scope, org_id in role_keys(user))
+
+
+def has_declared_conflict(user: AnyUser, application: GrantApplication) -> bool:
+    """Whether the user declared a conflict of interest on this application."""
+    return application.conflicts.filter(person=user).exists()
+
+
+def signed_other_step(user: AnyUser, application: GrantApplication) -> str | None:
+    """The label of another step of the same sign-off chain this user already decided, if any."""
+    step = STEPS.get(application.status)
+    if step is None or step.chain is None:
+        return None
+    chain_states = [s.state for s in STEPS.values() if s.chain == step.chain and s.state != step.state]
+    earlier = (application.audit_entries.filter(actor=user, from_state__in=chain_states)
+               .values_list("from_state", flat=True).first())
+    if earlier is None:
+        return None
+    return str(STEPS[earlier].state.label)
+
+
+@dataclass(frozen=True)
+class MayAct:
+    """Transition permission: the role in scope, no declared conflict, no second sign-off in one chain."""
+
+    role: Role
+    # Reviewers must not work for the applying community; the community's own roles obviously do.
+    outsider: bool = True
+
+    def __call__(self, application: GrantApplication, user: AnyUser) -> bool:
+        return self.denial(application, user) is None
+
+    def denial(self, application: GrantApplication, user: AnyUser | None) -> str | None:
+        """Why the user may not take this transition now, or None when they may."""
+        if user is None or not user.is_authenticated:
+            return _("Please log in to do this.")
+        if not holds_role(user, self.role, application):
+            return _("Only a %(role)s of %(organisation)s may do this.") % {
+                "role": self.role.label, "organisation": ROLE_SCOPE[self.role].label}
+        if self.role == Role.APPLICANT:
+            return None
+        if self.outsider and is_member_of_applicant(user, application):
+            return _("You work for the applying community and may not decide on its application.")
+        if has_declared_conflict(user, application):
+            return _("You declared a conflict of interest on this application and must stay out of it.")
+        other = signed_other_step(user, application)
+        if other is not None:
+            return _("You already signed the step “%(step)s” of this application; "
+                     "another person must sign this one.") % {"step": other}
+        return None
+
+
+class CurrentStepDecider:
+    """Transition permission for actions open at every review step: whoever decides at the current one."""
+
+    def __call__(self, application: GrantApplication, user: AnyUser) -> bool:
+        return self.denial(application, user) is None
+
+    def denial(self, application: GrantApplication, user: AnyUser | None) -> str | None:
+        step = STEPS[application.status]
+        return MayAct(step.role, outsider=step.role not in COMMUNITY_ROLES).denial(application, user)
+
+
+def may_pay(user: AnyUser, application: GrantApplication) -> str | None:
+    """Why the user may not pay this application's money (finance, and not one of its approvers)."""
+    if not holds_role(user, Role.FINANCE, application):
+        return _("Only finance staff of the foundation may pay grants.")
+    if application.audit_entries.filter(actor=user, from_state__in=[s for s, step in STEPS.items()
+                                                                     if step.chain]).exists():
+        return _("You signed this application's approval and may not also pay it.")
+    if has_declared_conflict(user, application):
+        return _("You declared a conflict of interest on this application and must stay out of it.")
+    return None

@@ -1,0 +1,207 @@
+"""Use cases that move an application through review, approval, publicity, agreement and completion."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from ..calendar import add_working_days
+from ..errors import ApplicationError
+from ..models import GrantApplication, Objection
+from .transitions import require_text, run_transition
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    User = AbstractBaseUser
+
+# A project longer than this owes a mid-term review (慈善法 Art 79: report at least every 3 months past 6).
+MIDTERM_AFTER_DAYS = 183
+
+
+def application_submit(*, actor: User, application: GrantApplication, comment: str = "") -> GrantApplication:
+    """The applicant sends a complete draft to the community head for confirmation."""
+    return run_transition(application, "submit", actor=actor, comment=comment)
+
+
+def application_confirm(*, actor: User, application: GrantApplication, comment: str = "") -> GrantApplication:
+    """The community head confirms the application; it leaves the community for the street office."""
+    return run_transition(application, "confirm", actor=actor, comment=comment)
+
+
+def application_resubmit(*, actor: User, application: GrantApplication, comment: str = "") -> GrantApplication:
+    """The applicant sends a revised application back to the step that returned it."""
+    return run_transition(application, "resubmit", actor=actor, comment=comment)
+
+
+def application_withdraw(*, actor: User, application: GrantApplication, reason: str) -> GrantApplication:
+    """The applicant withdraws the application before an agreement is signed."""
+    return run_transition(application, "withdraw", actor=actor, comment=require_text(reason, field="reason"))
+
+
+def application_return(*, actor: User, application: GrantApplication, reason: str) -> GrantApplication:
+    """The reviewer of the current step sends the application back to the applicant with reasons."""
+    return run_transition(application, "return_for_revision", actor=actor,
+                          comment=require_text(reason, field="reason"))
+
+
+def application_reject(*, actor: User, application: GrantApplication, reason: str) -> GrantApplication:
+    """The reviewer of the current step turns the application down, with reasons."""
+    return run_transition(application, "reject", actor=actor, comment=require_text(reason, field="reason"))
+
+
+def application_street_approve(*, actor: User, application: GrantApplication,
+                               comment: str = "") -> GrantApplication:
+    """The street reviewer passes the application on to the street leader."""
+    return run_transition(application, "street_approve", actor=actor, comment=comment)
+
+
+def application_street_sign_off(*, actor: User, application: GrantApplication,
+                                comment: str = "") -> GrantApplication:
+    """The street leader signs off; the application goes to the foundation."""
+    return run_transition(application, "street_sign_off", actor=actor, comment=comment)
+
+
+def _money(value: object, *, field: str) -> Decimal:
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError) as exc:
+        raise ApplicationError(_("Enter an amount in yuan, such as 20000.00."), code="invalid_amount",
+                               field=field) from exc
+    if amount <= 0 or not amount.is_finite():
+        raise ApplicationError(_("The amount must be more than zero."), code="invalid_amount", field=field)
+    return amount
+
+
+def application_foundation_recommend(
+    *,
+    actor: User,
+    application: GrantApplication,
+    score: int,
+    recommended_amount: Decimal | str,
+    conditions: str = "",
+    comment: str = "",
+) -> GrantApplication:
+    """The programme officer scores the application and recommends an amount and conditions."""
+    amount = _money(recommended_amount, field="recommended_amount")
+    if not isinstance(score, int) or not 0 <= score <= 100:
+        raise ApplicationError(_("The score must be a whole number from 0 to 100."), code="invalid_score",
+                               field="score")
+
+    def record_recommendation() -> None:
+        application.score = score
+        application.approved_amount = amount
+        application.conditions = conditions.strip()
+
+    return run_transition(application, "foundation_recommend", actor=actor, comment=comment,
+                          prepare=record_recommendation)
+
+
+def _start_publicity(application: GrantApplication) -> None:
+    application.publicity_ends_on = add_working_days(timezone.localdate(), application.fund.publicity_working_days)
+
+
+def application_approve(*, actor: User, application: GrantApplication, comment: str = "") -> GrantApplication:
+    """The secretary-general approves: within the threshold the grant goes public, above it to the board."""
+    if application.approved_amount is not None and application.approved_amount > application.fund.board_threshold:
+        return run_transition(application, "refer_to_board", actor=actor, comment=comment)
+    return run_transition(application, "approve", actor=actor, comment=comment,
+                          prepare=lambda: _start_publicity(application))
+
+
+def application_board_approve(*, actor: User, application: GrantApplication, minutes: str,
+                              comment: str = "") -> GrantApplication:
+    """A board member records the board's decision and its minutes; the grant goes public."""
+    minutes = require_text(minutes, field="minutes")
+
+    def record_minutes() -> None:
+        application.board_minutes = minutes
+        _start_publicity(application)
+
+    return run_transition(application, "board_approve", actor=actor, comment=comment, prepare=record_minutes)
+
+
+def application_end_publicity(*, application: GrantApplication) -> GrantApplication:
+    """The publicity period ran out without objection; the agreement can be signed (run by the system)."""
+    return run_transition(application, "end_publicity", actor=None,
+                          comment=_("Publicity ended on %(date)s without objection.")
+                          % {"date": application.publicity_ends_on})
+
+
+def objection_file(*, application: GrantApplication, text: str, contact: str = "") -> Objection:
+    """Anyone files an objection while the grant is in publicity; the grant pauses for review."""
+    text = require_text(text, field="text")
+    with transaction.atomic():
+        objection = Objection.objects.create(application=application, text=text, contact=contact.strip())
+        run_transition(application, "receive_objection", actor=None, comment=text)
+    return objection
+
+
+def objection_decide(*, actor: User, objection: Objection, uphold: bool, reason: str) -> Objection:
+    """The secretary-general upholds (the grant is cancelled) or dismisses (on to the agreement) an objection."""
+    reason = require_text(reason, field="reason")
+    if objection.decision != Objection.Decision.PENDING:
+        raise ApplicationError(_("This objection has already been decided."), code="objection_decided")
+    with transaction.atomic():
+        run_transition(objection.application, "uphold_objection" if uphold else "dismiss_objection",
+                       actor=actor, comment=reason)
+        objection.decision = Objection.Decision.UPHELD if uphold else Objection.Decision.DISMISSED
+        objection.save(update_fields=["decision"])
+    return objection
+
+
+def agreement_sign(*, actor: User, application: GrantApplication, comment: str = "") -> GrantApplication:
+    """The foundation signs the grant agreement; the project starts."""
+
+    def plan_reporting() -> None:
+        application.midterm_required = (application.end_date - application.start_date).days > MIDTERM_AFTER_DAYS
+
+    return run_transition(application, "sign_agreement", actor=actor, comment=comment, prepare=plan_reporting)
+
+
+def midterm_report_submit(*, actor: User, application: GrantApplication, comment: str) -> GrantApplication:
+    """The applicant submits the mid-term progress report."""
+    return run_transition(application, "submit_midterm_report", actor=actor,
+                          comment=require_text(comment, field="comment"))
+
+
+def midterm_review(*, actor: User, application: GrantApplication, accept: bool, comment: str) -> GrantApplication:
+    """The programme officer accepts the mid-term report or returns it with reasons."""
+    if accept:
+        return run_transition(application, "accept_midterm", actor=actor, comment=comment)
+    return run_transition(application, "return_midterm", actor=actor, comment=require_text(comment, field="reason"))
+
+
+def completion_report_submit(*, actor: User, application: GrantApplication, comment: str = "") -> GrantApplication:
+    """The applicant hands in the completion report for street verification."""
+    return run_transition(application, "submit_completion_report", actor=actor, comment=comment)
+
+
+def completion_verify(*, actor: User, application: GrantApplication, comment: str = "") -> GrantApplication:
+    """The street reviewer verifies the completion report; the foundation decides next."""
+    return run_transition(application, "verify_completion", actor=actor, comment=comment)
+
+
+def completion_return(*, actor: User, application: GrantApplication, reason: str) -> GrantApplication:
+    """The street or the foundation returns the completion report with reasons."""
+    return run_transition(application, "return_completion_report", actor=actor,
+                          comment=require_text(reason, field="reason"))
+
+
+def completion_accept(*, actor: User, application: GrantApplication, comment: str = "") -> GrantApplication:
+    """The programme officer accepts the completion report; the money is settled next."""
+    return run_transition(application, "accept_completion", actor=actor, comment=comment)
+
+
+def application_close(*, actor: User, application: GrantApplication, comment: str = "") -> GrantApplication:
+    """Finance closes the project once its money is settled."""
+    return run_transition(application, "close", actor=actor, comment=comment)
+
+
+def application_cancel(*, actor: User, application: GrantApplication, reason: str) -> GrantApplication:
+    """The foundation cancels an approved grant (misuse, or the project cannot go on)."""
+    return run_transition(application, "cancel", actor=actor, comment=require_text(reason, field="reason"))

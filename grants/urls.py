@@ -1,0 +1,9 @@
+"""URLs of the grant domain's pages."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+]

@@ -1,0 +1,1 @@
+"""Notifications: message types, channels, outbox and reminders."""

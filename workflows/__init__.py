@@ -1,0 +1,1 @@
+"""The viewflow process that carries an application through its sign-offs."""
