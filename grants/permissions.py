@@ -116,6 +116,12 @@ class MayAct:
         return None
 
 
+def step_permission(state: str) -> MayAct:
+    """The permission of whoever decides at the step that waits in `state`."""
+    step = STEPS[state]
+    return MayAct(step.role, outsider=step.role not in COMMUNITY_ROLES)
+
+
 class CurrentStepDecider:
     """Transition permission for actions open at every review step: whoever decides at the current one."""
 
@@ -123,8 +129,7 @@ class CurrentStepDecider:
         return self.denial(application, user) is None
 
     def denial(self, application: GrantApplication, user: AnyUser | None) -> str | None:
-        step = STEPS[application.status]
-        return MayAct(step.role, outsider=step.role not in COMMUNITY_ROLES).denial(application, user)
+        return step_permission(application.status).denial(application, user)
 
 
 def may_pay(user: AnyUser, application: GrantApplication) -> str | None:

@@ -88,6 +88,9 @@ STEPS: dict[str, Step] = {
         # The objection is decided by the secretary-general as the foundation's legal representative.
         Step(State.OBJECTION, Role.SECRETARY_GENERAL, None),
         Step(State.AGREEMENT, Role.SECRETARY_GENERAL, None),
+        # The applicant implements the project and hands in its reports.
+        Step(State.IN_PROGRESS, Role.APPLICANT, None),
+        Step(State.REPORT_RETURNED, Role.APPLICANT, None),
         Step(State.MIDTERM_REVIEW, Role.PROGRAMME_OFFICER, None, escalates_to=Role.SECRETARY_GENERAL),
         Step(State.COMPLETION_VERIFICATION, Role.STREET_REVIEWER, COMPLETION_CHAIN,
              escalates_to=Role.STREET_LEADER),

@@ -104,6 +104,10 @@ class GrantApplication(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def clean_fields(self, exclude: set[str] | None = None) -> None:
+        # The state is protected: it is changed by transitions only, never cleaned or assigned.
+        super().clean_fields(exclude={*(exclude or ()), "status"})
+
     def clean(self) -> None:
         if self.start_date and self.end_date and self.end_date < self.start_date:
             raise ValidationError({"end_date": _("The project cannot end before it starts.")})

@@ -44,7 +44,11 @@ class Fund(models.Model):
         help_text=_("A single grant above this amount needs a board decision with minutes."))
     publicity_working_days = models.PositiveSmallIntegerField(_("publicity period (working days)"), default=5)
     service_time_working_days = models.PositiveSmallIntegerField(
-        _("service time of a task (working days)"), default=3)
+        _("service time of a task (working days)"), default=3,
+        help_text=_("A task still open after this many working days reminds its assignee."))
+    escalation_working_days = models.PositiveSmallIntegerField(
+        _("escalation after (working days)"), default=5,
+        help_text=_("A task still open after this many working days is escalated to the role above."))
     required_documents = models.JSONField(
         _("documents required for submission"), default=default_required_documents, blank=True,
         help_text=_("Attachment kinds an application must carry before it can be submitted."))

@@ -11,6 +11,7 @@ from django_fsm import ConcurrentTransition
 
 from ..errors import ActionForbidden, ApplicationConflict, ApplicationError
 from ..models import AuditEntry, GrantApplication
+from ..signals import application_transitioned
 from ..states import ACTION_LABELS, State
 
 if TYPE_CHECKING:
@@ -49,7 +50,8 @@ def run_transition(
 
     1. Refuse with a clear message when the state does not allow it or the actor may not take it.
     2. In one transaction: apply the decision's data (`prepare`), check each condition, run the
-       transition, save (a stale state raises a conflict), and write the audit row.
+       transition, save (a stale state raises a conflict), write the audit row and tell listeners
+       (the workflow moves its tasks; a listener's error undoes everything).
     3. On failure, reload the application so the caller never sees a half-changed object.
     """
     meta = getattr(application, action)._django_fsm
@@ -73,6 +75,9 @@ def run_transition(
             application.save()
             AuditEntry.objects.create(application=application, action=action, from_state=source,
                                       to_state=application.status, actor=actor, comment=comment)
+            application_transitioned.send(sender=GrantApplication, application=application, action=action,
+                                          source=source, target=application.status, actor=actor,
+                                          comment=comment)
     except ConcurrentTransition as exc:
         application.refresh_from_db()
         raise ApplicationConflict(

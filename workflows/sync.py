@@ -1,0 +1,77 @@
+"""Keeps the process's open tasks in step with the application's state, inside the transition's transaction.
+
+Every transition of an application (`grants.signals.application_transitioned`) lands here:
+1. `submit` starts the process (its first task is the community head's confirmation);
+2. `withdraw` and `cancel` cancel the whole process and its open tasks;
+3. any other transition completes the open task of the step the application just left, as the actor
+   who took it (claiming it first if nobody had), and the flow routes on the state reached.
+Raising here undoes the transition, so the state and the tasks can never disagree.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext as _
+from viewflow.workflow.nodes import View
+from viewflow.workflow.status import STATUS
+
+from grants.errors import ActionForbidden, ApplicationConflict
+from grants.models import GrantApplication
+
+from .flows import GrantFlow
+from .models import GrantProcess
+from .timers import OPEN_STATUSES
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+    from viewflow.workflow.models import Task
+
+CANCELLING_ACTIONS = frozenset({"withdraw", "cancel"})
+
+
+def open_task(process: GrantProcess, state: str) -> Task | None:
+    """The open task of the step that waits in `state`, if the flow has one."""
+    node = getattr(GrantFlow, state, None)
+    if node is None:
+        return None
+    return process.task_set.filter(flow_task=node, status__in=OPEN_STATUSES).order_by("-pk").first()
+
+
+def complete_human_task(task: Task, actor: AbstractBaseUser | None) -> None:
+    """Finish a person's task as `actor`, claiming it first when it is still offered to a group."""
+    if task.owner_id is not None and (actor is None or task.owner_id != actor.pk):
+        raise ActionForbidden(_("%(owner)s has taken this task; they or an administrator must release it first.")
+                              % {"owner": task.owner.get_full_name() or task.owner.get_username()},
+                              code="task_claimed")
+    with task.activation() as activation:
+        if task.status == STATUS.NEW:
+            activation.assign(actor)
+        activation.start(None)
+        activation.execute()
+
+
+def on_application_transitioned(*, application: GrantApplication, action: str, source: str, target: str,
+                                actor: AbstractBaseUser | None, **kwargs: object) -> None:
+    """Move the process along with the application (see the module docstring)."""
+    if action == "submit":
+        GrantFlow.start.run(application=application, actor=actor)
+        return
+    process = GrantProcess.objects.filter(application=application).first()
+    if process is None:
+        raise ApplicationConflict(_("This application has no running process; an administrator must repair it."),
+                                  code="process_missing")
+    if action in CANCELLING_ACTIONS:
+        GrantFlow.instance.cancel(process)
+        return
+    task = open_task(process, source)
+    if task is None:
+        # The publicity timer cancels its own waiting task before it ends the publicity.
+        if action == "end_publicity":
+            return
+        raise ApplicationConflict(_("The step “%(step)s” has no open task; an administrator must repair the "
+                                    "process.") % {"step": source}, code="task_missing")
+    if isinstance(task.flow_task, View):
+        complete_human_task(task, actor)
+    else:
+        task.flow_task.run(task)

@@ -1,0 +1,82 @@
+"""Due times of the flow's timers (in working days) and what their handlers record."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from django.utils import timezone
+from viewflow.workflow.status import STATUS
+
+from grants.calendar import add_working_days
+from grants.services import application_end_publicity
+from grants.states import STEPS
+from notifications.models import MessageType
+from notifications.services import event_record
+
+if TYPE_CHECKING:
+    from viewflow.workflow.activation import Activation
+    from viewflow.workflow.models import Task
+
+OPEN_STATUSES = (STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED)
+
+
+def _after_working_days(days: int) -> dt.datetime:
+    now = timezone.localtime()
+    return timezone.make_aware(dt.datetime.combine(add_working_days(now.date(), days), now.time()))
+
+
+def service_time_due(activation: Activation) -> dt.datetime:
+    """When a new task's service time runs out: the fund's service time in working days from now."""
+    return _after_working_days(activation.process.application.fund.service_time_working_days)
+
+
+def escalation_due(activation: Activation) -> dt.datetime:
+    """When a new task still open is escalated to the role above."""
+    return _after_working_days(activation.process.application.fund.escalation_working_days)
+
+
+def publicity_due(activation: Activation) -> dt.datetime:
+    """The start of the first day after the publicity period (which the approval computed)."""
+    ends_on = activation.process.application.publicity_ends_on
+    return timezone.make_aware(dt.datetime.combine(ends_on + dt.timedelta(days=1), dt.time.min))
+
+
+def end_publicity(activation: Activation) -> None:
+    """The publicity timer fired: move the application on to the agreement."""
+    application_end_publicity(application=activation.process.application)
+
+
+def _host_task(activation: Activation) -> Task:
+    # Function task <- boundary timer task <- host task.
+    timer_task = activation.task.previous.get()
+    return timer_task.previous.get()
+
+
+def _record(activation: Activation, kind: MessageType, *, escalate: bool) -> None:
+    host = _host_task(activation)
+    # A timer may fire after its host was finished or cancelled (viewflow leaves sibling boundaries armed).
+    if host.status not in OPEN_STATUSES:
+        return
+    step = STEPS[host.flow_task.name]
+    role = step.escalates_to if escalate else step.role
+    if role is None:
+        return
+    event_record(
+        kind=kind,
+        natural_key=f"{kind}:task:{host.pk}",
+        application=activation.process.application,
+        recipient=None if escalate else host.owner,
+        recipient_role=role,
+        payload={"task": host.pk, "step": step.state.value, "waiting_since": host.created.isoformat()},
+    )
+
+
+def record_service_time_passed(activation: Activation) -> None:
+    """Remind whoever holds (or may take) a task that its service time has passed."""
+    _record(activation, MessageType.SERVICE_TIME_PASSED, escalate=False)
+
+
+def record_escalation(activation: Activation) -> None:
+    """Tell the role above that a task is still waiting (street reviewer -> street leader, ...)."""
+    _record(activation, MessageType.ESCALATED, escalate=True)
