@@ -1,0 +1,133 @@
+"""The actions a person can take on an application, the inputs each needs, and which service runs it.
+
+The web UI and the API both offer and take actions through this table, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from . import services
+from .errors import ApplicationError
+from .models import GrantApplication, Objection
+from .services.transitions import transition_denial
+from .states import ACTION_LABELS
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+
+@dataclass(frozen=True)
+class Input:
+    """One value an action asks for."""
+
+    name: str
+    label: str
+    kind: str = "text"  # text | integer | money
+    required: bool = False
+
+
+COMMENT = Input("comment", gettext_lazy("comment"))
+REASON = Input("reason", gettext_lazy("reason"), required=True)
+
+
+@dataclass(frozen=True)
+class Action:
+    """A user-facing action: the FSM transitions it may fire and the service that fires them."""
+
+    name: str
+    transitions: tuple[str, ...]
+    run: Callable[..., Any]
+    inputs: tuple[Input, ...] = (COMMENT,)
+    danger: bool = False
+
+    @property
+    def label(self) -> str:
+        return str(ACTION_LABELS[self.name])
+
+
+def _pending_objection(application: GrantApplication) -> Objection:
+    objection = application.objections.filter(decision=Objection.Decision.PENDING).order_by("-filed_at").first()
+    if objection is None:
+        raise ApplicationError(_("There is no pending objection to decide."), code="no_objection")
+    return objection
+
+
+def _decide_objection(uphold: bool) -> Callable[..., Any]:
+    def run(*, actor: AbstractBaseUser, application: GrantApplication, reason: str) -> Objection:
+        return services.objection_decide(actor=actor, objection=_pending_objection(application), uphold=uphold,
+                                         reason=reason)
+    return run
+
+
+ACTIONS: dict[str, Action] = {action.name: action for action in (
+    Action("submit", ("submit",), services.application_submit),
+    Action("confirm", ("confirm",), services.application_confirm),
+    Action("resubmit", ("resubmit",), services.application_resubmit),
+    Action("street_approve", ("street_approve",), services.application_street_approve),
+    Action("street_sign_off", ("street_sign_off",), services.application_street_sign_off),
+    Action("foundation_recommend", ("foundation_recommend",), services.application_foundation_recommend,
+           inputs=(Input("score", gettext_lazy("score (0-100)"), "integer", required=True),
+                   Input("recommended_amount", gettext_lazy("recommended amount (yuan)"), "money", required=True),
+                   Input("conditions", gettext_lazy("conditions of the grant")), COMMENT)),
+    Action("approve", ("approve", "refer_to_board"), services.application_approve),
+    Action("board_approve", ("board_approve",), services.application_board_approve,
+           inputs=(Input("minutes", gettext_lazy("board decision minutes"), required=True), COMMENT)),
+    Action("return_for_revision", ("return_for_revision",), services.application_return, inputs=(REASON,)),
+    Action("reject", ("reject",), services.application_reject, inputs=(REASON,), danger=True),
+    Action("dismiss_objection", ("dismiss_objection",), _decide_objection(False), inputs=(REASON,)),
+    Action("uphold_objection", ("uphold_objection",), _decide_objection(True), inputs=(REASON,), danger=True),
+    Action("sign_agreement", ("sign_agreement",), services.agreement_sign),
+    Action("submit_midterm_report", ("submit_midterm_report",), services.midterm_report_submit,
+           inputs=(Input("comment", gettext_lazy("progress so far"), required=True),)),
+    Action("accept_midterm", ("accept_midterm",),
+           lambda *, actor, application, comment="": services.midterm_review(
+               actor=actor, application=application, accept=True, comment=comment)),
+    Action("return_midterm", ("return_midterm",),
+           lambda *, actor, application, reason: services.midterm_review(
+               actor=actor, application=application, accept=False, comment=reason), inputs=(REASON,)),
+    Action("submit_completion_report", ("submit_completion_report",), services.completion_report_submit),
+    Action("verify_completion", ("verify_completion",), services.completion_verify),
+    Action("return_completion_report", ("return_completion_report",), services.completion_return,
+           inputs=(REASON,)),
+    Action("accept_completion", ("accept_completion",), services.completion_accept),
+    Action("close", ("close",), services.application_close),
+    Action("withdraw", ("withdraw",), services.application_withdraw, inputs=(REASON,), danger=True),
+    Action("cancel", ("cancel",), services.application_cancel, inputs=(REASON,), danger=True),
+)}
+
+
+def available_actions(application: GrantApplication, user: AbstractBaseUser) -> list[Action]:
+    """The actions the user may take on the application now (state and permission; conditions run on taking)."""
+    return [action for action in ACTIONS.values()
+            if any(transition_denial(application, name, user) is None for name in action.transitions
+                   if getattr(application, name)._django_fsm.get_transition(application.status))]
+
+
+def action_perform(*, action: str, actor: AbstractBaseUser, application: GrantApplication,
+                   data: Mapping[str, Any]) -> Any:
+    """Take a named action with the inputs it declares (others are ignored; missing required ones refused)."""
+    found = ACTIONS.get(action)
+    if found is None:
+        raise ApplicationError(_("Unknown action."), code="unknown_action", field="action")
+    kwargs: dict[str, Any] = {}
+    for spec in found.inputs:
+        value = data.get(spec.name)
+        if value in (None, ""):
+            if spec.required:
+                raise ApplicationError(_("“%(field)s” is required.") % {"field": spec.label},
+                                       code="required", field=spec.name)
+            continue
+        if spec.kind == "integer":
+            try:
+                value = int(value)
+            except (TypeError, ValueError) as exc:
+                raise ApplicationError(_("“%(field)s” must be a whole number.") % {"field": spec.label},
+                                       code="invalid_number", field=spec.name) from exc
+        kwargs[spec.name] = value
+    return found.run(actor=actor, application=application, **kwargs)
