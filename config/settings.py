@@ -145,6 +145,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Declared in one place; django-celery-beat copies them into the database, where admins may retime them.
+from notifications.schedules import BEAT_SCHEDULE as CELERY_BEAT_SCHEDULE  # noqa: E402
 
 # Security: strict unless DEBUG. SECURE_SSL_REDIRECT can be turned off behind a TLS-terminating proxy.
 if not DEBUG:
