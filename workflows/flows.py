@@ -165,7 +165,8 @@ class GrantFlow(flow.Flow):
     # --- Handlers (thin: each calls one function of ours) -----------------------------------------------
 
     def start_process(self, activation: Activation, application, actor) -> GrantProcess:
-        activation.process.application = application
+        # By id: assigning the object would cache this in-flight process on the caller's application.
+        activation.process.application_id = application.pk
         activation.task.owner = actor
         return activation.process
 
