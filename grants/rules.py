@@ -113,3 +113,13 @@ def midterm_settled(application: GrantApplication) -> str | None:
     if application.midterm_required and application.midterm_accepted_at is None:
         return _("The mid-term review must be accepted before the completion report.")
     return None
+
+
+@rule("money_unsettled")
+def tranches_settled(application: GrantApplication) -> str | None:
+    from .models.money import Tranche
+
+    waiting = application.tranches.filter(status__in=[Tranche.Status.PLANNED, Tranche.Status.PAYABLE]).count()
+    if waiting:
+        return _("%(count)s tranche(s) of this grant are not paid yet.") % {"count": waiting}
+    return None

@@ -20,6 +20,7 @@ from .applications import (
     Objection,
     ServiceCategory,
 )
+from .money import Donation, FundBalance, LedgerEntry, Tranche
 
 __all__ = [
     "Attachment",
@@ -30,12 +31,16 @@ __all__ = [
     "Community",
     "CommunityAllocation",
     "ConflictDeclaration",
+    "Donation",
     "Foundation",
     "Fund",
+    "FundBalance",
     "GrantApplication",
+    "LedgerEntry",
     "Membership",
     "Objection",
     "Role",
     "ServiceCategory",
     "StreetOffice",
+    "Tranche",
 ]

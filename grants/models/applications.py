@@ -256,7 +256,7 @@ class GrantApplication(ConcurrentTransitionMixin, models.Model):
     def accept_completion(self) -> None:
         """The foundation accepts the completion report; the money is settled next."""
 
-    @transition(field=status, source=State.CLOSING, target=State.CLOSED,
+    @transition(field=status, source=State.CLOSING, target=State.CLOSED, conditions=[rules.tranches_settled],
                 permission=MayAct(Role.FINANCE))
     def close(self) -> None:
         self.closed_at = timezone.now()

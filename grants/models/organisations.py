@@ -33,6 +33,11 @@ def default_required_documents() -> list[str]:
 class Fund(models.Model):
     """A special fund inside the foundation: no legal personality and never a parent of other funds."""
 
+    class TrancheTemplate(models.TextChoices):
+        FIFTY_FORTY_TEN = "50-40-10", _("50% on signing, 40% after the mid-term review, 10% after final acceptance")
+        SEVENTY_THIRTY = "70-30", _("70% on signing, 30% after final acceptance")
+        FULL = "100", _("100% on signing")
+
     foundation = models.ForeignKey(Foundation, on_delete=models.PROTECT, related_name="funds",
                                    verbose_name=_("foundation"))
     name = models.CharField(_("name"), max_length=200, unique=True)
@@ -49,6 +54,8 @@ class Fund(models.Model):
     escalation_working_days = models.PositiveSmallIntegerField(
         _("escalation after (working days)"), default=5,
         help_text=_("A task still open after this many working days is escalated to the role above."))
+    tranche_template = models.CharField(_("payment schedule"), max_length=20, choices=TrancheTemplate.choices,
+                                        default=TrancheTemplate.FIFTY_FORTY_TEN)
     required_documents = models.JSONField(
         _("documents required for submission"), default=default_required_documents, blank=True,
         help_text=_("Attachment kinds an application must carry before it can be submitted."))

@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 
 from ..calendar import add_working_days
 from ..errors import ApplicationError
-from ..models import GrantApplication, Objection
+from ..models import GrantApplication, Objection, Tranche
+from .money import commitment_post, commitment_release, grant_cancel_money, tranches_release
 from .transitions import require_text, run_transition
 
 if TYPE_CHECKING:
@@ -40,7 +41,13 @@ def application_resubmit(*, actor: User, application: GrantApplication, comment:
 
 def application_withdraw(*, actor: User, application: GrantApplication, reason: str) -> GrantApplication:
     """The applicant withdraws the application before an agreement is signed."""
-    return run_transition(application, "withdraw", actor=actor, comment=require_text(reason, field="reason"))
+    reason = require_text(reason, field="reason")
+
+    def release_money() -> None:
+        if application.ledger_entries.exists():  # withdrawn after approval: give the commitment back
+            commitment_release(application=application, actor=actor, reason=reason)
+
+    return run_transition(application, "withdraw", actor=actor, comment=reason, effects=release_money)
 
 
 def application_return(*, actor: User, application: GrantApplication, reason: str) -> GrantApplication:
@@ -110,7 +117,8 @@ def application_approve(*, actor: User, application: GrantApplication, comment: 
     if application.approved_amount is not None and application.approved_amount > application.fund.board_threshold:
         return run_transition(application, "refer_to_board", actor=actor, comment=comment)
     return run_transition(application, "approve", actor=actor, comment=comment,
-                          prepare=lambda: _start_publicity(application))
+                          prepare=lambda: _start_publicity(application),
+                          effects=lambda: commitment_post(application=application, actor=actor))
 
 
 def application_board_approve(*, actor: User, application: GrantApplication, minutes: str,
@@ -122,7 +130,8 @@ def application_board_approve(*, actor: User, application: GrantApplication, min
         application.board_minutes = minutes
         _start_publicity(application)
 
-    return run_transition(application, "board_approve", actor=actor, comment=comment, prepare=record_minutes)
+    return run_transition(application, "board_approve", actor=actor, comment=comment, prepare=record_minutes,
+                          effects=lambda: commitment_post(application=application, actor=actor))
 
 
 def application_end_publicity(*, application: GrantApplication) -> GrantApplication:
@@ -146,9 +155,13 @@ def objection_decide(*, actor: User, objection: Objection, uphold: bool, reason:
     reason = require_text(reason, field="reason")
     if objection.decision != Objection.Decision.PENDING:
         raise ApplicationError(_("This objection has already been decided."), code="objection_decided")
+    application = objection.application
     with transaction.atomic():
-        run_transition(objection.application, "uphold_objection" if uphold else "dismiss_objection",
-                       actor=actor, comment=reason)
+        if uphold:
+            run_transition(application, "uphold_objection", actor=actor, comment=reason,
+                           effects=lambda: grant_cancel_money(application=application, actor=actor, reason=reason))
+        else:
+            run_transition(application, "dismiss_objection", actor=actor, comment=reason)
         objection.decision = Objection.Decision.UPHELD if uphold else Objection.Decision.DISMISSED
         objection.save(update_fields=["decision"])
     return objection
@@ -158,9 +171,14 @@ def agreement_sign(*, actor: User, application: GrantApplication, comment: str =
     """The foundation signs the grant agreement; the project starts."""
 
     def plan_reporting() -> None:
-        application.midterm_required = (application.end_date - application.start_date).days > MIDTERM_AFTER_DAYS
+        # A mid-term review is owed by long projects and by any schedule with a mid-term tranche.
+        application.midterm_required = (
+            (application.end_date - application.start_date).days > MIDTERM_AFTER_DAYS
+            or application.tranches.filter(condition=Tranche.Condition.MIDTERM_ACCEPTED).exists())
 
-    return run_transition(application, "sign_agreement", actor=actor, comment=comment, prepare=plan_reporting)
+    return run_transition(application, "sign_agreement", actor=actor, comment=comment, prepare=plan_reporting,
+                          effects=lambda: tranches_release(application=application,
+                                                           condition=Tranche.Condition.AGREEMENT_SIGNED))
 
 
 def midterm_report_submit(*, actor: User, application: GrantApplication, comment: str) -> GrantApplication:
@@ -172,7 +190,9 @@ def midterm_report_submit(*, actor: User, application: GrantApplication, comment
 def midterm_review(*, actor: User, application: GrantApplication, accept: bool, comment: str) -> GrantApplication:
     """The programme officer accepts the mid-term report or returns it with reasons."""
     if accept:
-        return run_transition(application, "accept_midterm", actor=actor, comment=comment)
+        return run_transition(application, "accept_midterm", actor=actor, comment=comment,
+                              effects=lambda: tranches_release(application=application,
+                                                               condition=Tranche.Condition.MIDTERM_ACCEPTED))
     return run_transition(application, "return_midterm", actor=actor, comment=require_text(comment, field="reason"))
 
 
@@ -194,7 +214,9 @@ def completion_return(*, actor: User, application: GrantApplication, reason: str
 
 def completion_accept(*, actor: User, application: GrantApplication, comment: str = "") -> GrantApplication:
     """The programme officer accepts the completion report; the money is settled next."""
-    return run_transition(application, "accept_completion", actor=actor, comment=comment)
+    return run_transition(application, "accept_completion", actor=actor, comment=comment,
+                          effects=lambda: tranches_release(application=application,
+                                                           condition=Tranche.Condition.COMPLETION_ACCEPTED))
 
 
 def application_close(*, actor: User, application: GrantApplication, comment: str = "") -> GrantApplication:
@@ -204,4 +226,6 @@ def application_close(*, actor: User, application: GrantApplication, comment: st
 
 def application_cancel(*, actor: User, application: GrantApplication, reason: str) -> GrantApplication:
     """The foundation cancels an approved grant (misuse, or the project cannot go on)."""
-    return run_transition(application, "cancel", actor=actor, comment=require_text(reason, field="reason"))
+    reason = require_text(reason, field="reason")
+    return run_transition(application, "cancel", actor=actor, comment=reason,
+                          effects=lambda: grant_cancel_money(application=application, actor=actor, reason=reason))

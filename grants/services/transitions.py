@@ -45,13 +45,15 @@ def run_transition(
     actor: AbstractBaseUser | None,
     comment: str = "",
     prepare: Callable[[], None] | None = None,
+    effects: Callable[[], None] | None = None,
 ) -> GrantApplication:
     """Run one transition by name with translated errors; on any failure nothing changes.
 
     1. Refuse with a clear message when the state does not allow it or the actor may not take it.
     2. In one transaction: apply the decision's data (`prepare`), check each condition, run the
-       transition, save (a stale state raises a conflict), write the audit row and tell listeners
-       (the workflow moves its tasks; a listener's error undoes everything).
+       transition, save (a stale state raises a conflict), write the audit row, apply what follows
+       from it (`effects`: money, tranches) and tell listeners (the workflow moves its tasks); any
+       error there undoes everything.
     3. On failure, reload the application so the caller never sees a half-changed object.
     """
     meta = getattr(application, action)._django_fsm
@@ -75,6 +77,8 @@ def run_transition(
             application.save()
             AuditEntry.objects.create(application=application, action=action, from_state=source,
                                       to_state=application.status, actor=actor, comment=comment)
+            if effects is not None:
+                effects()
             application_transitioned.send(sender=GrantApplication, application=application, action=action,
                                           source=source, target=application.status, actor=actor,
                                           comment=comment)
