@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from .models import AuditEntry, GrantApplication
-from .permissions import role_keys
-from .states import State
+from ..models import AuditEntry, GrantApplication
+from ..permissions import role_keys
+from ..states import State
 
 if TYPE_CHECKING:
-    from .permissions import AnyUser
+    from ..permissions import AnyUser
 
 
 def applications_visible_to(user: AnyUser) -> QuerySet[GrantApplication]:

@@ -1,0 +1,37 @@
+"""Shared reads of the grant domain, scoped to what a person may see."""
+
+from .applications import applications_visible_to, applications_with_publicity_over, application_audit_trail
+from .money import (
+    BalancePoint,
+    Statement,
+    YearlyIndicators,
+    application_money,
+    fund_balance,
+    fund_balance_series,
+    fund_statement,
+    funds_visible_to,
+    ledger_entries,
+    ledger_problems,
+    totals_by_category,
+    totals_by_community,
+    yearly_indicators,
+)
+
+__all__ = [
+    "BalancePoint",
+    "Statement",
+    "YearlyIndicators",
+    "application_money",
+    "application_audit_trail",
+    "applications_visible_to",
+    "applications_with_publicity_over",
+    "fund_balance",
+    "fund_balance_series",
+    "fund_statement",
+    "funds_visible_to",
+    "ledger_entries",
+    "ledger_problems",
+    "totals_by_category",
+    "totals_by_community",
+    "yearly_indicators",
+]
