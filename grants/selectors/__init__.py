@@ -1,6 +1,6 @@
 """Shared reads of the grant domain, scoped to what a person may see."""
 
-from .applications import applications_visible_to, applications_with_publicity_over, application_audit_trail
+from .applications import application_audit_trail, applications_visible_to, applications_with_publicity_over
 from .money import (
     BalancePoint,
     Statement,
@@ -21,8 +21,8 @@ __all__ = [
     "BalancePoint",
     "Statement",
     "YearlyIndicators",
-    "application_money",
     "application_audit_trail",
+    "application_money",
     "applications_visible_to",
     "applications_with_publicity_over",
     "fund_balance",
