@@ -21,6 +21,7 @@ from .applications import (
     ServiceCategory,
 )
 from .money import Donation, FundBalance, LedgerEntry, Tranche
+from .platforms import DonationPlatform
 
 __all__ = [
     "Attachment",
@@ -32,6 +33,7 @@ __all__ = [
     "CommunityAllocation",
     "ConflictDeclaration",
     "Donation",
+    "DonationPlatform",
     "Foundation",
     "Fund",
     "FundBalance",

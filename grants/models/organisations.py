@@ -181,11 +181,11 @@ class Membership(models.Model):
             models.CheckConstraint(
                 name="membership_role_matches_organisation",
                 condition=(
-                    models.Q(role__in=[r.value for r in COMMUNITY_ROLES], community__isnull=False,
+                    models.Q(role__in=sorted(r.value for r in COMMUNITY_ROLES), community__isnull=False,
                              street_office__isnull=True, foundation__isnull=True)
-                    | models.Q(role__in=[r.value for r in STREET_ROLES], community__isnull=True,
+                    | models.Q(role__in=sorted(r.value for r in STREET_ROLES), community__isnull=True,
                                street_office__isnull=False, foundation__isnull=True)
-                    | models.Q(role__in=[r.value for r in FOUNDATION_ROLES], community__isnull=True,
+                    | models.Q(role__in=sorted(r.value for r in FOUNDATION_ROLES), community__isnull=True,
                                street_office__isnull=True, foundation__isnull=False)
                 ),
             ),
