@@ -126,6 +126,13 @@ vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="community-grants@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# Text messages: a provider class; the console one logs (demo), the HTTP one posts JSON to SMS_HTTP_URL.
+SMS_PROVIDER = env.str("SMS_PROVIDER", default="notifications.channels.ConsoleSmsProvider")
+SMS_HTTP_URL = env.str("SMS_HTTP_URL", default="")
+SMS_HTTP_TOKEN = env.str("SMS_HTTP_TOKEN", default="")
+if SMS_PROVIDER.endswith("HttpSmsProvider") and not SMS_HTTP_URL:
+    raise ImproperlyConfigured("SMS_HTTP_URL must be set to use the HTTP text message provider.")
+
 # Celery: the filesystem transport is the embedded broker that needs no server (demo); Redis elsewhere.
 CELERY_DATA_DIR = env.path("CELERY_DATA_DIR", default=BASE_DIR / "var" / "celery")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

@@ -45,6 +45,17 @@ def add_working_days(start: dt.date, days: int) -> dt.date:
     return day
 
 
+def subtract_working_days(start: dt.date, days: int) -> dt.date:
+    """The date that lies `days` working days before `start` (start itself does not count)."""
+    overrides = _overrides(start - dt.timedelta(days=days * 3 + 14), start)
+    day, left = start, days
+    while left:
+        day -= dt.timedelta(days=1)
+        if _is_working_day(day, overrides):
+            left -= 1
+    return day
+
+
 def working_days_between(start: dt.date, end: dt.date) -> int:
     """How many working days lie after `start` up to and including `end` (negative if end is earlier)."""
     if end < start:

@@ -10,3 +10,12 @@ class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = _("Notifications")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from grants.models import Tranche
+        from grants.signals import application_transitioned, tranche_paid
+
+        from . import receivers
+
+        application_transitioned.connect(receivers.on_application_transitioned, dispatch_uid="notifications.events")
+        tranche_paid.connect(receivers.on_tranche_paid, sender=Tranche, dispatch_uid="notifications.tranche_paid")

@@ -1,17 +1,63 @@
-"""Recording events for delivery: idempotent on the event's natural key."""
+"""Recording events, fanning them out into the outbox, and delivering each outbox row exactly once."""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 
-from .models import Event, MessageType
+from .channels import CHANNELS, DeliveryError
+from .messages import render
+from .models import Channel, ChannelHealth, ChannelPreference, Delivery, Event, MessageType
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
     from grants.models import GrantApplication
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+# A claim older than this belongs to a worker that died mid-send: the sweep gives the row back.
+STALE_CLAIM = dt.timedelta(minutes=10)
+# Rows just written are sent by their own on-commit task; the sweep leaves them this long.
+SWEEP_GRACE = dt.timedelta(seconds=60)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Exponential backoff: 30 s, 1 min, 2 min, ... capped at 30 min (well below Redis' visibility timeout)."""
+    return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 1800))
+
+
+def _recipients(application: GrantApplication | None, recipient: AbstractBaseUser | None,
+                recipient_role: str) -> list[AbstractBaseUser]:
+    if recipient is not None:
+        return [recipient]
+    if not recipient_role or application is None:
+        return []
+    from grants.models import Membership
+    from grants.permissions import ROLE_SCOPE, scope_id
+
+    scope = ROLE_SCOPE[recipient_role]
+    org_field = {"community": "community_id", "street": "street_office_id", "foundation": "foundation_id"}[scope]
+    holders = Membership.objects.filter(role=recipient_role, **{org_field: scope_id(application, scope)})
+    return list(get_user_model().objects.filter(is_active=True, pk__in=holders.values("user_id")))
+
+
+def _enqueue(delivery_ids: list[int]) -> None:
+    from .tasks import deliver
+
+    for pk in delivery_ids:
+        try:
+            deliver.delay(pk)
+        except Exception:  # the broker is down: the sweep sends the row once it is back
+            logger.warning("could not enqueue delivery %s; the sweep will pick it up", pk, exc_info=True)
 
 
 def event_record(
@@ -23,13 +69,103 @@ def event_record(
     recipient_role: str = "",
     payload: dict[str, Any] | None = None,
 ) -> Event | None:
-    """Record an event once; a second call with the same natural key records nothing and returns None."""
+    """Record an event once and queue one delivery per recipient and channel, all in the caller's transaction.
+
+    A second call with the same natural key records nothing and returns None. The deliveries are handed
+    to Celery only after the transaction commits.
+    """
     try:
         with transaction.atomic():
-            return Event.objects.create(kind=kind, natural_key=natural_key, application=application,
-                                        recipient=recipient, recipient_role=recipient_role,
-                                        payload=payload or {})
+            event = Event.objects.create(kind=kind, natural_key=natural_key, application=application,
+                                         recipient=recipient, recipient_role=recipient_role, payload=payload or {})
     except IntegrityError:
         if Event.objects.filter(natural_key=natural_key).exists():
             return None
         raise
+    people = _recipients(application, recipient, recipient_role)
+    preferences = {p.user_id: p for p in ChannelPreference.objects.filter(user__in=people)}
+    deliveries = [Delivery(event=event, recipient=person, channel=channel)
+                  for person in people
+                  for channel in (preferences.get(person.pk) or ChannelPreference(user=person)).channels()]
+    Delivery.objects.bulk_create(deliveries)
+    ids = list(Delivery.objects.filter(event=event).values_list("pk", flat=True))
+    transaction.on_commit(lambda: _enqueue(ids))
+    return event
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What happened to one delivery attempt; `retry_in` is set when a later try may succeed."""
+
+    status: str
+    retry_in: dt.timedelta | None = None
+
+
+def _note_health(channel: str, error: str = "") -> None:
+    now = timezone.now()
+    fields = {"last_error": error[:2000], "last_error_at": now} if error else {"last_success_at": now}
+    ChannelHealth.objects.update_or_create(channel=channel, defaults=fields)
+
+
+def delivery_attempt(*, delivery_id: int) -> Attempt:
+    """Claim one queued delivery, send it, and record the outcome; a row claimed elsewhere is skipped.
+
+    1. Claim: a conditional update from queued to sending; if nothing was updated, another worker
+       (or an earlier try) has it, and nothing is sent.
+    2. Send through the channel in the recipient's language.
+    3. Sent; or failed for good (permanent error, too many attempts); or queued again with backoff.
+    """
+    now = timezone.now()
+    claimed = Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.QUEUED, due_at__lte=now).update(
+        status=Delivery.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    if not claimed:
+        return Attempt(status="skipped")
+    delivery = Delivery.objects.select_related("event__application__community", "recipient").get(pk=delivery_id)
+    try:
+        CHANNELS[delivery.channel].deliver(render(delivery))
+    except DeliveryError as exc:
+        _note_health(delivery.channel, exc.reason)
+        if exc.permanent or delivery.attempts >= MAX_ATTEMPTS:
+            Delivery.objects.filter(pk=delivery_id).update(status=Delivery.Status.FAILED, last_error=exc.reason,
+                                                           claimed_at=None)
+            return Attempt(status=Delivery.Status.FAILED)
+        wait = backoff(delivery.attempts)
+        Delivery.objects.filter(pk=delivery_id).update(status=Delivery.Status.QUEUED, last_error=exc.reason,
+                                                       claimed_at=None, due_at=timezone.now() + wait)
+        return Attempt(status=Delivery.Status.QUEUED, retry_in=wait)
+    Delivery.objects.filter(pk=delivery_id).update(status=Delivery.Status.SENT, sent_at=timezone.now(),
+                                                   last_error="")
+    if delivery.channel != Channel.IN_APP:
+        _note_health(delivery.channel)
+    return Attempt(status=Delivery.Status.SENT)
+
+
+def deliveries_requeue(*, limit: int = 1000) -> list[int]:
+    """The sweep: give back stale claims and hand every due, unsent delivery to Celery again.
+
+    Its cost follows what is due, not the size of the outbox (index on status and due time).
+    """
+    now = timezone.now()
+    Delivery.objects.filter(status=Delivery.Status.SENDING, claimed_at__lt=now - STALE_CLAIM).update(
+        status=Delivery.Status.QUEUED, claimed_at=None)
+    due = list(Delivery.objects.filter(status=Delivery.Status.QUEUED, due_at__lte=now - SWEEP_GRACE)
+               .order_by("due_at").values_list("pk", flat=True)[:limit])
+    _enqueue(due)
+    return due
+
+
+@transaction.atomic
+def delivery_retry(*, delivery_id: int) -> None:
+    """An administrator sends a failed delivery again."""
+    updated = Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.FAILED).update(
+        status=Delivery.Status.QUEUED, due_at=timezone.now(), attempts=0, claimed_at=None)
+    if updated:
+        transaction.on_commit(lambda: _enqueue([delivery_id]))
+
+
+def notifications_mark_read(*, user: AbstractBaseUser, delivery_ids: list[int] | None = None) -> int:
+    """Mark a person's in-app notifications (all, or the given ones) as read."""
+    rows = Delivery.objects.filter(recipient=user, channel=Channel.IN_APP, read_at__isnull=True)
+    if delivery_ids is not None:
+        rows = rows.filter(pk__in=delivery_ids)
+    return rows.update(read_at=timezone.now())

@@ -32,6 +32,7 @@ def human_task() -> flow.View:
     return (
         flow.View(TaskView.as_view())
         .Assign(this.preferred_owner)
+        .onCreate(this.task_created)
         .OnTimeout(this.service_time_due, this.remind, interrupting=False)
         .OnTimeout(this.escalation_due, this.escalate, interrupting=False)
     )
@@ -172,6 +173,9 @@ class GrantFlow(flow.Flow):
 
     def preferred_owner(self, activation: Activation):
         return assignment.preferred_owner(activation)
+
+    def task_created(self, activation: Activation) -> None:
+        timers.record_task_created(activation)
 
     def service_time_due(self, activation: Activation):
         return timers.service_time_due(activation)

@@ -72,6 +72,14 @@ def _record(activation: Activation, kind: MessageType, *, escalate: bool) -> Non
     )
 
 
+def record_task_created(activation: Activation) -> None:
+    """Tell whoever a new task is given or offered to."""
+    from notifications.receivers import on_task_created
+
+    on_task_created(task_pk=activation.task.pk, application=activation.process.application,
+                    step=activation.flow_task.name, owner=activation.task.owner)
+
+
 def record_service_time_passed(activation: Activation) -> None:
     """Remind whoever holds (or may take) a task that its service time has passed."""
     _record(activation, MessageType.SERVICE_TIME_PASSED, escalate=False)

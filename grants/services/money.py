@@ -23,6 +23,7 @@ from ..models import (
     Tranche,
 )
 from ..permissions import may_pay, role_keys
+from ..signals import tranche_paid
 from .ledger import ledger_post, lock_balance
 from .transitions import require_text
 
@@ -120,7 +121,7 @@ def donation_record(
         public_acknowledgement=public_acknowledgement, restricted_category=restricted_category,
         restricted_community=restricted_community, purpose=purpose.strip(), bank_reference=bank_reference.strip(),
         source=source, platform=platform, platform_donation_id=platform_donation_id, recorded_by=actor)
-    donation.full_clean(exclude=["status"])
+    donation.full_clean(exclude=["status"], validate_constraints=False)
     try:
         with transaction.atomic():
             donation.save()
@@ -306,6 +307,7 @@ def tranche_pay(*, actor: AbstractBaseUser, tranche: Tranche, bank_reference: st
                         application=tranche.application, tranche=tranche,
                         memo=_("tranche %(number)s, bank reference %(ref)s")
                         % {"number": tranche.number, "ref": bank_reference})
+            tranche_paid.send(sender=Tranche, tranche=tranche, actor=actor)
     except IntegrityError as exc:
         raise ApplicationConflict(_("This bank reference has already been used for another payment."),
                                   code="duplicate_bank_reference", field="bank_reference") from exc

@@ -75,13 +75,13 @@ def run_transition(
                     raise ApplicationError(problem, code=condition.code)
             getattr(application, action)()
             application.save()
-            AuditEntry.objects.create(application=application, action=action, from_state=source,
-                                      to_state=application.status, actor=actor, comment=comment)
+            entry = AuditEntry.objects.create(application=application, action=action, from_state=source,
+                                              to_state=application.status, actor=actor, comment=comment)
             if effects is not None:
                 effects()
             application_transitioned.send(sender=GrantApplication, application=application, action=action,
                                           source=source, target=application.status, actor=actor,
-                                          comment=comment)
+                                          comment=comment, audit_entry=entry)
     except ConcurrentTransition as exc:
         application.refresh_from_db()
         raise ApplicationConflict(
