@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
-import socket
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -74,11 +73,11 @@ def _post_json(url: str, payload: dict) -> dict:
     request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
                                      headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:  # noqa: S310 - configured URLs
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
             raw = response.read()
     except urllib.error.HTTPError as exc:
         raise DeliveryError(f"HTTP {exc.code}", permanent=400 <= exc.code < 500 and exc.code != 429) from exc
-    except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError) as exc:
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         raise DeliveryError(f"unreachable: {exc}", permanent=False) from exc
     try:
         return json.loads(raw or b"{}")
