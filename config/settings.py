@@ -137,12 +137,14 @@ if SMS_PROVIDER.endswith("HttpSmsProvider") and not SMS_HTTP_URL:
 CELERY_DATA_DIR = env.path("CELERY_DATA_DIR", default=BASE_DIR / "var" / "celery")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         Path(CELERY_DATA_DIR, sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(Path(CELERY_DATA_DIR, "queue")),
         "data_folder_out": str(Path(CELERY_DATA_DIR, "queue")),
         "processed_folder": str(Path(CELERY_DATA_DIR, "processed")),
+        # Broadcast (remote control) files; kombu's default is a relative "control" folder in the cwd.
+        "control_folder": str(Path(CELERY_DATA_DIR, "control")),
         "store_processed": False,
     }
 elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://", "memory://")):
