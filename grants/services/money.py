@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 Kind = LedgerEntry.Kind
 CENT = Decimal("0.01")
+# Money columns hold 14 digits with 2 decimals.
+MAX_AMOUNT = Decimal("1e12")
 
 # The payment schedules a fund can choose: (share in %, condition) per tranche.
 SCHEDULES: dict[str, tuple[tuple[Decimal, str], ...]] = {
@@ -57,6 +59,8 @@ def _amount(value: object, *, field: str = "amount") -> Decimal:
                                field=field) from exc
     if not amount.is_finite() or amount <= 0:
         raise ApplicationError(_("The amount must be more than zero."), code="invalid_amount", field=field)
+    if amount >= MAX_AMOUNT:
+        raise ApplicationError(_("The amount is too large."), code="invalid_amount", field=field)
     if amount != amount.quantize(CENT):
         raise ApplicationError(_("Amounts are in yuan with at most two decimals (fen)."), code="invalid_amount",
                                field=field)

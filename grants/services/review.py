@@ -75,12 +75,15 @@ def application_street_sign_off(*, actor: User, application: GrantApplication,
 
 def _money(value: object, *, field: str) -> Decimal:
     try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+        amount = Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
         raise ApplicationError(_("Enter an amount in yuan, such as 20000.00."), code="invalid_amount",
                                field=field) from exc
-    if amount <= 0 or not amount.is_finite():
+    if not amount.is_finite() or amount <= 0:
         raise ApplicationError(_("The amount must be more than zero."), code="invalid_amount", field=field)
+    if amount >= Decimal("1e12") or amount != amount.quantize(Decimal("0.01")):
+        raise ApplicationError(_("Amounts are in yuan with at most two decimals (fen)."), code="invalid_amount",
+                               field=field)
     return amount
 
 
