@@ -10,5 +10,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("donations/", include("grants.import_urls")),
+    path("money/", include("grants.money_urls")),
+    path("notifications/", include("notifications.urls")),
     path("", include("grants.urls")),
+    path("", include("workflows.urls", namespace="workflows")),
 ]

@@ -68,12 +68,16 @@ def _values(delivery: Delivery) -> dict[str, object]:
     return values
 
 
-def render(delivery: Delivery) -> Message:
-    """The delivery's message in its recipient's language, with their addresses."""
-    preference = ChannelPreference.objects.filter(user=delivery.recipient).first() or ChannelPreference(
-        user=delivery.recipient)
+def render(delivery: Delivery, *, preference: ChannelPreference | None = None, language: str | None = None) -> Message:
+    """The delivery's message in its recipient's language (or `language`), with their addresses.
+
+    A page listing many deliveries of one person passes their `preference`, loaded once.
+    """
+    if preference is None:
+        preference = ChannelPreference.objects.filter(user=delivery.recipient).first() or ChannelPreference(
+            user=delivery.recipient)
     subject, body = TEMPLATES[delivery.event.kind]
-    with translation.override(preference.language):
+    with translation.override(language or preference.language):
         values = _values(delivery)
         return Message(subject=str(subject) % values, body=str(body) % values, email=delivery.recipient.email,
                        phone=preference.phone, wecom_webhook=preference.wecom_webhook)

@@ -9,8 +9,8 @@ from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
 from grants.models import AuditEntry, ConflictDeclaration, Role
-from grants.permissions import role_keys
 from grants.models.organisations import COMMUNITY_ROLES
+from grants.permissions import role_keys
 from grants.states import STEPS, Scope
 
 from .flows import GrantFlow
