@@ -82,6 +82,10 @@ class Nav:
         self.is_applicant = Role.APPLICANT in roles
         self.is_reviewer = bool(roles & REVIEWER_ROLES)
         self.sees_all = bool(roles - {Role.APPLICANT}) or getattr(user, "is_superuser", False)
+        foundation_roles = {Role.PROGRAMME_OFFICER, Role.SECRETARY_GENERAL, Role.BOARD_MEMBER, Role.FINANCE,
+                            Role.AUDITOR}
+        self.sees_money = bool(roles & foundation_roles) or getattr(user, "is_superuser", False)
+        self.is_finance = Role.FINANCE in roles
         self.user_name = person_name(user) if user.is_authenticated else ""
 
     @cached_property
