@@ -76,8 +76,11 @@ def _day_start(day: dt.date) -> dt.datetime:
 def fund_statement(fund: Fund, *, start: dt.date, end: dt.date) -> Statement:
     """Opening and closing totals of any period in one query (two index lookups on the running totals)."""
     entries = LedgerEntry.objects.filter(fund=fund)
-    last_before = entries.filter(created_at__lt=_day_start(start)).order_by("-seq").values("seq")[:1]
-    last_in = entries.filter(created_at__lt=_day_start(end + dt.timedelta(days=1))).order_by("-seq").values("seq")[:1]
+    # Ordered by time then number so that the (fund, created_at, seq) index finds each row directly.
+    latest = ("-created_at", "-seq")
+    last_before = entries.filter(created_at__lt=_day_start(start)).order_by(*latest).values("seq")[:1]
+    last_in = entries.filter(created_at__lt=_day_start(end + dt.timedelta(days=1))).order_by(*latest).values(
+        "seq")[:1]
     found = {entry.seq: entry for entry in entries.filter(
         Q(seq=Subquery(last_before)) | Q(seq=Subquery(last_in))).only("seq", "created_at", *TOTALS)}
     ordered = sorted(found.values(), key=lambda entry: entry.seq)
