@@ -53,11 +53,14 @@ def _recipients(application: GrantApplication | None, recipient: AbstractBaseUse
 def _enqueue(delivery_ids: list[int]) -> None:
     from .tasks import deliver
 
-    for pk in delivery_ids:
+    for n, pk in enumerate(delivery_ids):
         try:
             deliver.delay(pk)
-        except Exception:  # the broker is down: the sweep sends the row once it is back
-            logger.warning("could not enqueue delivery %s; the sweep will pick it up", pk, exc_info=True)
+        except Exception:  # the broker is down: the sweep sends these rows once it is back
+            # Stop at the first failure: each further try would wait out Celery's publish retries again.
+            logger.warning("could not enqueue delivery %s (%d left unqueued); the sweep will pick them up", pk,
+                           len(delivery_ids) - n, exc_info=True)
+            return
 
 
 def event_record(
@@ -88,7 +91,7 @@ def event_record(
                   for person in people
                   for channel in (preferences.get(person.pk) or ChannelPreference(user=person)).channels()]
     Delivery.objects.bulk_create(deliveries)
-    ids = list(Delivery.objects.filter(event=event).values_list("pk", flat=True))
+    ids = [delivery.pk for delivery in deliveries]
     transaction.on_commit(lambda: _enqueue(ids))
     return event
 

@@ -38,13 +38,16 @@ def open_task(process: GrantProcess, state: str) -> Task | None:
     return process.task_set.filter(flow_task=node, status__in=OPEN_STATUSES).order_by("-pk").first()
 
 
-def complete_human_task(task: Task, actor: AbstractBaseUser | None) -> None:
+def complete_human_task(task: Task, actor: AbstractBaseUser | None, application: GrantApplication) -> None:
     """Finish a person's task as `actor`, claiming it first when it is still offered to a group."""
     if task.owner_id is not None and (actor is None or task.owner_id != actor.pk):
         raise ActionForbidden(_("%(owner)s has taken this task; they or an administrator must release it first.")
                               % {"owner": task.owner.get_full_name() or task.owner.get_username()},
                               code="task_claimed")
     with task.activation() as activation:
+        # The gateways, timers and assignment that follow read the application the service just saved.
+        # (Cached on the process only: assigning it would also cache this process on the caller's object.)
+        GrantProcess._meta.get_field("application").set_cached_value(activation.process, application)
         if task.status == STATUS.NEW:
             activation.assign(actor)
         activation.start(None)
@@ -72,6 +75,6 @@ def on_application_transitioned(*, application: GrantApplication, action: str, s
         raise ApplicationConflict(_("The step “%(step)s” has no open task; an administrator must repair the "
                                     "process.") % {"step": source}, code="task_missing")
     if isinstance(task.flow_task, View):
-        complete_human_task(task, actor)
+        complete_human_task(task, actor, application)
     else:
         task.flow_task.run(task)

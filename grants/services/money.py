@@ -291,7 +291,11 @@ def tranche_pay(*, actor: AbstractBaseUser, tranche: Tranche, bank_reference: st
         raise ActionForbidden(denial, code="forbidden")
     try:
         with transaction.atomic():
-            tranche = Tranche.objects.select_for_update().select_related("application__fund").get(pk=tranche.pk)
+            # Same lock order as approvals (the fund's balance row first), and only the tranche row itself:
+            # locking the joined fund row too deadlocked against a concurrent approval.
+            lock_balance(application.fund)
+            tranche = (Tranche.objects.select_for_update(of=("self",)).select_related("application__fund")
+                       .get(pk=tranche.pk))
             if tranche.status == Tranche.Status.PAID:
                 if tranche.bank_reference == bank_reference:
                     return tranche  # an idempotent retry of the same payment
