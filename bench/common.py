@@ -393,7 +393,9 @@ def bulk_applications(cast: Cast, count: int, *, status: str = "draft", batch: i
                 fund_id=cast.fund_id, community_id=community_id, category_id=cast.category_id,
                 title=f"基准项目 {n + 1}", summary="benchmark application", start_date=start,
                 end_date=start + dt.timedelta(days=120), requested_amount=Decimal("20000.00"),
-                status=status, created_by_id=cast.user_id("applicant", community_id)))
+                status=status, created_by_id=cast.user_id("applicant", community_id),
+                # Past the community head, the street office and the foundation see it.
+                confirmed_at=None if status in ("draft", "community_confirmation") else dt.datetime.now(dt.UTC)))
         GrantApplication.objects.bulk_create(apps)
         BudgetLine.objects.bulk_create([
             line for app in apps for line in (

@@ -77,7 +77,9 @@ def signed_other_step(user: AnyUser, application: GrantApplication) -> str | Non
     step = STEPS.get(application.status)
     if step is None or step.chain is None:
         return None
-    chain_states = [s.state for s in STEPS.values() if s.chain == step.chain and s.state != step.state]
+    chain_states = [s.state for s in STEPS.values() if s.chain == step.chain and s.state != step.state
+                    # The applicant's own steps (drafting, revising) are one role's work, not two sign-offs.
+                    and not (step.role == Role.APPLICANT and s.role == Role.APPLICANT)]
     earlier = (application.audit_entries.filter(actor=user, from_state__in=chain_states)
                .values_list("from_state", flat=True).first())
     if earlier is None:
@@ -103,13 +105,14 @@ class MayAct:
         if not holds_role(user, self.role, application):
             return _("Only a %(role)s of %(organisation)s may do this.") % {
                 "role": self.role.label, "organisation": ROLE_SCOPE[self.role].label}
-        if self.role == Role.APPLICANT:
-            return None
-        if self.outsider and is_member_of_applicant(user, application):
-            return _("You work for the applying community and may not decide on its application.")
-        if has_declared_conflict(user, application):
-            return _("You declared a conflict of interest on this application and must stay out of it.")
-        other = signed_other_step(user, application)
+        if self.role != Role.APPLICANT:
+            if self.outsider and is_member_of_applicant(user, application):
+                return _("You work for the applying community and may not decide on its application.")
+            if has_declared_conflict(user, application):
+                return _("You declared a conflict of interest on this application and must stay out of it.")
+        # Separation of duties applies to signing the step the application waits at (not to, say, withdrawing).
+        step = STEPS.get(application.status)
+        other = signed_other_step(user, application) if step is not None and step.role == self.role else None
         if other is not None:
             return _("You already signed the step “%(step)s” of this application; "
                      "another person must sign this one.") % {"step": other}

@@ -113,7 +113,13 @@ class GrantFlow(flow.Flow):
     publicity = (
         flow.Handle()
         .OnTimeout(this.publicity_due, this.end_publicity, interrupting=True)
-        .Next(this.objection)
+        .Next(this.after_publicity)
+    )
+    # Reached when the wait is completed by a transition: an objection, or the service ending publicity.
+    after_publicity = (
+        flow.Switch()
+        .Case(this.objection, in_state(State.OBJECTION))
+        .Case(this.agreement, in_state(State.AGREEMENT))
     )
     end_publicity = flow.Function(this.run_end_publicity).Next(this.agreement)
 

@@ -56,8 +56,9 @@ def _offer_filter(user: AnyUser) -> Q:
                     application=OuterRef(APPLICATION), person=user))
             if role not in COMMUNITY_ROLES and own_communities:
                 clause &= ~Q(**{f"{SCOPE_PATH[Scope.COMMUNITY]}__in": own_communities})
-            if step.chain and role != Role.APPLICANT:
-                other_steps = [s.state for s in STEPS.values() if s.chain == step.chain and s.state != step.state]
+            if step.chain:
+                other_steps = [s.state for s in STEPS.values() if s.chain == step.chain and s.state != step.state
+                               and not (role == Role.APPLICANT and s.role == Role.APPLICANT)]
                 clause &= ~Exists(AuditEntry.objects.filter(
                     application=OuterRef(APPLICATION), actor=user, from_state__in=other_steps))
             offered |= clause

@@ -61,6 +61,8 @@ def on_application_transitioned(*, application: GrantApplication, action: str, s
         GrantFlow.start.run(application=application, actor=actor)
         return
     process = GrantProcess.objects.filter(application=application).first()
+    if process is None and action in CANCELLING_ACTIONS:
+        return  # withdrawn as a draft: no process was ever started
     if process is None:
         raise ApplicationConflict(_("This application has no running process; an administrator must repair it."),
                                   code="process_missing")

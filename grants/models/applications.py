@@ -84,6 +84,8 @@ class GrantApplication(ConcurrentTransitionMixin, models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
+    # Set when the community head confirms: from then on the street office and the foundation see it.
+    confirmed_at = models.DateTimeField(_("confirmed by the community"), null=True, blank=True)
     approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
     agreement_signed_at = models.DateTimeField(_("agreement signed"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
@@ -131,6 +133,7 @@ class GrantApplication(ConcurrentTransitionMixin, models.Model):
                 permission=MayAct(Role.COMMUNITY_HEAD, outsider=False))
     def confirm(self) -> None:
         """The community head confirms the application on the community's behalf."""
+        self.confirmed_at = self.confirmed_at or timezone.now()
 
     @transition(field=status, source=State.REVISION_REQUESTED,
                 target=RETURN_VALUE(*RETURNABLE_STATES),
@@ -406,8 +409,20 @@ class Objection(models.Model):
         return f"{self.application} · {self.filed_at:%Y-%m-%d}"
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    """Rows that are written once: bulk updates and deletes are refused like single ones."""
+
+    def update(self, **kwargs):
+        raise ValidationError(_("These records cannot be changed."))
+
+    def delete(self):
+        raise ValidationError(_("These records cannot be deleted."))
+
+
 class AuditEntry(models.Model):
     """One state change of an application: who did what, when, from which state to which, and why."""
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     application = models.ForeignKey(GrantApplication, on_delete=models.PROTECT, related_name="audit_entries",
                                     verbose_name=_("application"))

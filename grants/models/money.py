@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from .applications import MONEY, GrantApplication, ServiceCategory
+from .applications import MONEY, AppendOnlyQuerySet, GrantApplication, ServiceCategory
 from .organisations import Community, Fund
 
 ZERO = Decimal("0.00")
@@ -100,6 +100,8 @@ class Donation(ConcurrentTransitionMixin, models.Model):
 
 class LedgerEntry(models.Model):
     """One movement of the fund's money; never changed or deleted, chained by hashes to detect tampering."""
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Kind(models.TextChoices):
         DONATION_RECEIVED = "donation_received", _("donation received")

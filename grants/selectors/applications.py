@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 def applications_visible_to(user: AnyUser) -> QuerySet[GrantApplication]:
     """Applications the user may see: their community's, their street's, or all of their foundation's.
 
-    Street offices and the foundation see an application only once it has left the community.
+    Street offices and the foundation see an application only once it has left the community (the
+    community head confirmed it); afterwards, whatever happens to it.
     """
     base = GrantApplication.objects.select_related("fund", "community__street_office", "category")
     if getattr(user, "is_superuser", False):
@@ -30,7 +31,7 @@ def applications_visible_to(user: AnyUser) -> QuerySet[GrantApplication]:
     foundations = {org for _role, scope, org in keys if scope == "foundation"}
     if not (communities or streets or foundations):
         return base.none()
-    left_community = ~Q(status=State.DRAFT)
+    left_community = Q(confirmed_at__isnull=False)
     scope = (Q(community_id__in=communities)
              | (Q(community__street_office_id__in=streets) & left_community)
              | (Q(fund__foundation_id__in=foundations) & left_community))

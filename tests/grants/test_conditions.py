@@ -205,6 +205,7 @@ def test_broken_rule_is_refused_with_its_code_and_changes_nothing(case: Case, ca
 ONE_PER_CODE = list({case.code: case for case in reversed(CASES)}.values())
 
 
+# Drop this mark once locale/zh_Hans/LC_MESSAGES/django.mo is committed or compiled before the tests run.
 @pytest.mark.xfail(strict=False, reason="zh-hans catalogue pending")
 @pytest.mark.parametrize("case", ONE_PER_CODE, ids=str)
 def test_broken_rule_message_is_translated_to_chinese(case: Case, cast, make_application):

@@ -268,7 +268,7 @@ def test_audit_entries_cannot_be_changed_in_bulk(audited):
 
 
 def test_audit_entries_cannot_be_deleted_in_bulk(audited):
-    """The admin's "delete selected" action and any cleanup script use QuerySet.delete()."""
+    """A cleanup script, a data migration or the shell deletes through QuerySet.delete(), not Model.delete()."""
     before = _rows(audited)
     refused = _refused(lambda: AuditEntry.objects.filter(application=audited).delete())
     assert refused and _rows(audited) == before, "QuerySet.delete() removed audit entries"
