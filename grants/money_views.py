@@ -25,7 +25,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from . import services
@@ -359,6 +359,7 @@ def management_fee_create(request: HttpRequest, access: Access) -> HttpResponse:
                                  % {"amount": form.cleaned_data["amount"]})
                 return redirect("money:statement", fund_id=fund.pk)
     return _form_page(request, access, form, title=_("Charge the management fee"), tab="fee",
+                      # xgettext:no-python-format
                       intro=_("The foundation's management cost charged to this fund; it counts against "
                               "the 10% limit of the year's spending."), status=status)
 
@@ -368,10 +369,10 @@ def management_fee_create(request: HttpRequest, access: Access) -> HttpResponse:
 
 # The chart's lines: (running total, label, colour, dash pattern, width); dashes tell them apart without colour.
 CHART_LINES = (
-    ("received_total", _lazy("Donations received to date"), "#1a7f37", "", 2),
-    ("committed_total", _lazy("Committed to date"), "#8250df", "8 4", 2),
-    ("paid_total", _lazy("Paid to date"), "#0969da", "2 3", 2.5),
-    ("available", _lazy("Available"), "#b71c1c", "", 3.5),
+    ("received_total", gettext_lazy("Donations received to date"), "#1a7f37", "", 2),
+    ("committed_total", gettext_lazy("Committed to date"), "#8250df", "8 4", 2),
+    ("paid_total", gettext_lazy("Paid to date"), "#0969da", "2 3", 2.5),
+    ("available", gettext_lazy("Available"), "#b71c1c", "", 3.5),
 )
 
 

@@ -422,8 +422,6 @@ class AppendOnlyQuerySet(models.QuerySet):
 class AuditEntry(models.Model):
     """One state change of an application: who did what, when, from which state to which, and why."""
 
-    objects = AppendOnlyQuerySet.as_manager()
-
     application = models.ForeignKey(GrantApplication, on_delete=models.PROTECT, related_name="audit_entries",
                                     verbose_name=_("application"))
     action = models.CharField(_("action"), max_length=50)
@@ -434,6 +432,8 @@ class AuditEntry(models.Model):
                               help_text=_("Empty when the system or a member of the public acted."))
     comment = models.TextField(_("comment"), blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("audit entry")

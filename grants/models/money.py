@@ -101,8 +101,6 @@ class Donation(ConcurrentTransitionMixin, models.Model):
 class LedgerEntry(models.Model):
     """One movement of the fund's money; never changed or deleted, chained by hashes to detect tampering."""
 
-    objects = AppendOnlyQuerySet.as_manager()
-
     class Kind(models.TextChoices):
         DONATION_RECEIVED = "donation_received", _("donation received")
         MANAGEMENT_FEE = "management_fee", _("management fee")
@@ -137,6 +135,8 @@ class LedgerEntry(models.Model):
     available = models.DecimalField(_("available after"), **MONEY)
     prev_hash = models.CharField(_("previous hash"), max_length=64)
     hash = models.CharField(_("hash"), max_length=64, unique=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("ledger entry")

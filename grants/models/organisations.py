@@ -36,6 +36,7 @@ class Fund(models.Model):
     class TrancheTemplate(models.TextChoices):
         FIFTY_FORTY_TEN = "50-40-10", _("50% on signing, 40% after the mid-term review, 10% after final acceptance")
         SEVENTY_THIRTY = "70-30", _("70% on signing, 30% after final acceptance")
+        # xgettext:no-python-format
         FULL = "100", _("100% on signing")
 
     foundation = models.ForeignKey(Foundation, on_delete=models.PROTECT, related_name="funds",

@@ -209,7 +209,11 @@ def ledger_problems(fund: Fund) -> list[str]:
                             memo=entry.memo, created_at=entry.created_at)
         if digest != entry.hash:
             problems.append(f"entry #{entry.seq}: its content does not match its hash (edited by hand?)")
-        effect = EFFECTS[entry.kind]
+        effect = EFFECTS.get(entry.kind)
+        if effect is None:
+            problems.append(f"entry #{entry.seq}: unknown kind {entry.kind!r} (edited by hand?)")
+            prev_hash, expected_seq = entry.hash, entry.seq + 1
+            continue
         for name, sign in (("received_total", effect.received), ("fees_total", effect.fees),
                            ("committed_total", effect.committed), ("paid_total", effect.paid),
                            ("returned_total", effect.returned), ("available", effect.available)):
@@ -224,6 +228,9 @@ def ledger_problems(fund: Fund) -> list[str]:
                 problems.append(f"balance row: {name} is {getattr(balance, name)}, recomputed {totals[name]}")
         if balance.last_seq != expected_seq - 1 or balance.last_hash != prev_hash:
             problems.append("balance row: does not point at the last entry")
+        if balance.last_seq > expected_seq - 1:
+            missing = ", ".join(f"#{seq}" for seq in range(expected_seq, balance.last_seq + 1))
+            problems.append(f"entries {missing}: missing after the last entry (the balance row counts them)")
     return problems
 
 

@@ -331,6 +331,7 @@ def refund_receive(*, actor: AbstractBaseUser, application: GrantApplication, am
     """Unspent or reclaimed money came back from a project into the fund."""
     _ensure_finance(actor, application.fund)
     amount = _amount(amount)
+    balance = lock_balance(application.fund)  # before the sums: two refunds at once must not both fit
     paid = application.ledger_entries.filter(kind=Kind.TRANCHE_PAID).aggregate(total=Sum("amount"))["total"] or 0
     returned = application.ledger_entries.filter(kind=Kind.REFUND_RECEIVED).aggregate(
         total=Sum("amount"))["total"] or 0
@@ -338,7 +339,7 @@ def refund_receive(*, actor: AbstractBaseUser, application: GrantApplication, am
         raise ApplicationError(_("A project cannot return more than it was paid (%(left)s yuan).")
                                % {"left": paid - returned}, code="refund_too_large", field="amount")
     return ledger_post(fund=application.fund, kind=Kind.REFUND_RECEIVED, amount=amount, actor=actor,
-                       application=application, memo=require_text(memo, field="memo"))
+                       application=application, memo=require_text(memo, field="memo"), balance=balance)
 
 
 __all__ = [

@@ -206,7 +206,6 @@ ONE_PER_CODE = list({case.code: case for case in reversed(CASES)}.values())
 
 
 # Drop this mark once locale/zh_Hans/LC_MESSAGES/django.mo is committed or compiled before the tests run.
-@pytest.mark.xfail(strict=False, reason="zh-hans catalogue pending")
 @pytest.mark.parametrize("case", ONE_PER_CODE, ids=str)
 def test_broken_rule_message_is_translated_to_chinese(case: Case, cast, make_application):
     application = _arrange(case, cast, make_application)

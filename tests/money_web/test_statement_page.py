@@ -10,6 +10,8 @@ import pytest
 from django.db import connection
 from django.template.defaultfilters import floatformat
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
+from django.utils.translation import gettext
 
 from grants.exports import statement_lines
 from grants.models import LedgerEntry, Tranche
@@ -27,6 +29,12 @@ pytestmark = pytest.mark.django_db
 # Session, user, roles, fund, statement, yearly indicators, series, two totals, the page's count and rows,
 # and the navigation's inbox and queue counts.
 STATEMENT_QUERIES = 13
+
+
+def zh(text: str) -> str:
+    """`text` as the page shows it: pages are in Simplified Chinese by default."""
+    with translation.override("zh-hans"):
+        return gettext(text)
 
 
 def money(value: Decimal) -> str:
@@ -77,8 +85,8 @@ def test_the_chart_is_an_inline_svg_with_a_legend_and_no_script(client, cast, bu
 
     assert "<svg" in html and "<script" not in html
     for label in ("Donations received to date", "Committed to date", "Paid to date", "Available"):
-        assert f">{label}</text>" in html
-    assert ">yuan</text>" in html
+        assert f">{zh(label)}</text>" in html
+    assert f">{zh('yuan')}</text>" in html
 
 
 def test_a_period_that_ends_before_it_starts_is_refused(client, cast):
@@ -87,7 +95,7 @@ def test_a_period_that_ends_before_it_starts_is_refused(client, cast):
     response = client.get(f"/money/funds/{cast.fund.pk}/statement/", {"start": "2026-05-01", "end": "2026-04-01"})
 
     assert response.status_code == 400
-    assert "The period cannot end before it starts." in response.content.decode()
+    assert zh("The period cannot end before it starts.") in response.content.decode()
 
 
 def test_the_xlsx_export_opens_and_its_totals_match_the_statement(client, cast, busy_fund, today):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 from django.utils.html import escape
+from django.utils.translation import gettext
 
 from grants.models import LedgerEntry, Tranche
 from grants.selectors import application_money, fund_balance
@@ -15,6 +17,12 @@ from tests.helpers import advance
 from .conftest import pay_url
 
 pytestmark = pytest.mark.django_db
+
+
+def zh(text: str) -> str:
+    """`text` as the page shows it: pages are in Simplified Chinese by default."""
+    with translation.override("zh-hans"):
+        return gettext(text)
 
 
 def test_finance_pays_a_payable_tranche_through_the_page(client, cast, urls, grant_in_progress):
@@ -54,7 +62,7 @@ def test_finance_who_signed_the_approval_is_refused_with_the_reason(client, cast
     response = client.post(pay_url(tranche), {"bank_reference": "ICBC-2026-000124"})
 
     assert response.status_code == 403
-    assert escape("You signed this application's approval and may not also pay it.") in response.content.decode()
+    assert escape(zh("You signed this application's approval and may not also pay it.")) in response.content.decode()
     tranche.refresh_from_db()
     assert tranche.status == Tranche.Status.PAYABLE and tranche.bank_reference is None
     assert not LedgerEntry.objects.filter(tranche=tranche).exists()

@@ -71,7 +71,7 @@ def test_the_new_application_form_saves_a_draft_with_lines_groups_and_documents(
     assert [(g.kind, g.planned_count) for g in application.beneficiary_groups.all()] == [("elderly", 120)]
     assert application.attachments.get().original_name == "申请书.pdf"
     detail = client.get(reverse("application_detail", args=[application.pk])).content.decode()
-    assert "50000.00" in detail and reverse("application_edit", args=[application.pk]) in detail
+    assert "50,000.00" in detail and reverse("application_edit", args=[application.pk]) in detail
 
 
 def test_an_applicant_of_two_communities_picks_one(browser, cast):
