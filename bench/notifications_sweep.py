@@ -106,10 +106,12 @@ class Outbox:
 
     def add_work(self) -> None:
         """The rows the sweep exists for, the same at every size (recorded through the ORM, not enqueued)."""
+        # Made again before each measurement, so that "10 s ago" and "in 8 min" are relative to that moment.
         from django.utils import timezone
 
         from notifications.models import Delivery, Event
 
+        Event.objects.filter(natural_key__startswith="bench:work:").delete()
         now = timezone.now()
         specs = ([("queued", now - dt.timedelta(minutes=5), None)] * DUE
                  + [("sending", now - dt.timedelta(minutes=25), now - dt.timedelta(minutes=20))] * STALE
@@ -153,6 +155,30 @@ def timed(function, repeat: int) -> tuple[float, float, object]:
         result = function()
         samples.append((time.perf_counter() - started) * 1000)
     return statistics.median(samples), max(samples), result
+
+
+def stale_update_rolled_back() -> int:
+    """The sweep's first statement alone (stale claims back to queued), rolled back."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from notifications.models import Delivery
+    from notifications.services import STALE_CLAIM
+
+    with transaction.atomic():
+        updated = Delivery.objects.filter(status=Delivery.Status.SENDING,
+                                          claimed_at__lt=timezone.now() - STALE_CLAIM).update(
+            status=Delivery.Status.QUEUED, claimed_at=None)
+        transaction.set_rollback(True)
+    return updated
+
+
+def enqueue(ids: list[int]) -> list[int]:
+    """Handing rows to Celery alone (`_enqueue`, one `deliver.delay` each, to memory://)."""
+    from notifications.services import _enqueue
+
+    _enqueue(ids)
+    return ids
 
 
 def sweep_rolled_back():
@@ -208,24 +234,28 @@ def main(argv: Sequence[str] | None = None) -> None:
         print()
 
         outbox = Outbox()
-        outbox.add_work()
         rows = []
         explains = []
         for size in sizes:
             seconds = outbox.grow_to(size)
+            outbox.add_work()
             print(f"  outbox at {size:,} bulk rows (+{DUE + STALE + NOT_YET_DUE + FRESH} work rows), "
                   f"filled in {seconds:.1f} s; {sizes_of(connection)}", file=sys.stderr)
             list(due_queryset())  # warm the cache
             query_ms, query_max, due = timed(lambda: list(due_queryset()), args.repeat)
+            update_ms, update_max, updated = timed(stale_update_rolled_back, args.repeat)
+            enqueue_ms, enqueue_max, _ids = timed(lambda: enqueue(list(range(DUE + STALE))), args.repeat)
             sweep_ms, sweep_max, swept = timed(sweep_rolled_back, args.repeat)
-            rows.append([f"{size:,}", len(due), len(swept), f"{query_ms:.2f} ({query_max:.2f})",
-                         f"{sweep_ms:.2f} ({sweep_max:.2f})", sizes_of(connection)])
+            rows.append([f"{size:,}", len(due), updated, len(swept), f"{query_ms:.2f} ({query_max:.2f})",
+                         f"{update_ms:.2f} ({update_max:.2f})", f"{enqueue_ms:.1f} ({enqueue_max:.1f})",
+                         f"{sweep_ms:.1f} ({sweep_max:.1f})", sizes_of(connection)])
             explains.append((f"{size:,} rows: due query", due_queryset().explain(analyze=True, buffers=True)))
             explains.append((f"{size:,} rows: stale claims (the UPDATE's WHERE, as a SELECT)",
                              stale_queryset().explain(analyze=True, buffers=True)))
 
         contrast = None
         if not args.no_contrast:
+            outbox.add_work()
             with connection.cursor() as cursor:
                 cursor.execute("DROP INDEX delivery_due")
             try:
@@ -236,10 +266,11 @@ def main(argv: Sequence[str] | None = None) -> None:
                 with connection.cursor() as cursor:
                     cursor.execute('CREATE INDEX delivery_due ON notifications_delivery ("status", "due_at")')
 
-        print(table(["bulk rows", "due found", "handed to Celery", "due query ms", "deliveries_requeue() ms",
-                     "sizes"], rows))
-        print("(due found: the SELECT returns the stale claims only after the sweep's UPDATE gave them back, "
-              f"so it finds {DUE}; deliveries_requeue() hands {DUE} + {STALE} to Celery)")
+        print(table(["bulk rows", "due found", "stale back", "handed over", "due query ms", "stale UPDATE ms",
+                     f"enqueue {DUE + STALE} ms", "deliveries_requeue() ms", "sizes"], rows))
+        print(f"(due found: the due SELECT alone finds the {DUE} due rows; the stale claims are due only after the "
+              f"sweep's UPDATE gave them back, so deliveries_requeue() hands {DUE} + {STALE} to Celery. Most of "
+              f"its time is publishing those {DUE + STALE} tasks, one `deliver.delay` each, to memory://.)")
         print()
         if contrast:
             print(f"Without the delivery_due index, {contrast[0]} rows: due query {contrast[2]} ms "

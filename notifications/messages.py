@@ -69,10 +69,8 @@ def _values(delivery: Delivery) -> dict[str, object]:
 
 
 def render(delivery: Delivery, *, preference: ChannelPreference | None = None, language: str | None = None) -> Message:
-    """The delivery's message in its recipient's language (or `language`), with their addresses.
-
-    A page listing many deliveries of one person passes their `preference`, loaded once.
-    """
+    """The delivery's message in its recipient's language (or `language`), with their addresses."""
+    # A page listing many deliveries of one person passes their `preference`, loaded once.
     if preference is None:
         preference = ChannelPreference.objects.filter(user=delivery.recipient).first() or ChannelPreference(
             user=delivery.recipient)
