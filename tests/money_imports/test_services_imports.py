@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -141,7 +142,8 @@ def test_bank_reference_twice_in_the_file_names_the_first_line(cast):
     rows = [["2026-11-20", "10", "甲", "DUP-1", ""], ["2026-11-20", "20", "乙", "OTHER", ""],
             ["2026-11-21", "30", "丙", "DUP-1", ""]]
 
-    preview = parse(cast, csv_bytes(rows, header=HEADER_EN[:5]))
+    with translation.override("en"):
+        preview = parse(cast, csv_bytes(rows, header=HEADER_EN[:5]))
 
     assert errors_by_line(preview) == {4: {"bank_reference"}}
     assert "line 2" in preview.errors[0].message

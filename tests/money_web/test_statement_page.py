@@ -27,8 +27,8 @@ from grants.services import donation_record, management_fee_charge, tranche_pay
 pytestmark = pytest.mark.django_db
 
 # Session, user, roles, fund, statement, yearly indicators, series, two totals, the page's count and rows,
-# and the navigation's inbox and queue counts.
-STATEMENT_QUERIES = 13
+# the navigation's inbox and queue counts, and the bell's unread count.
+STATEMENT_QUERIES = 14
 
 
 def zh(text: str) -> str:
