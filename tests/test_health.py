@@ -20,10 +20,11 @@ def test_healthz_is_ok_when_database_and_broker_answer(client):
 
 
 def test_healthz_is_503_when_the_broker_is_unreachable(client, monkeypatch):
-    # Celery's `broker_url` prefers the CELERY_BROKER_URL environment variable (set in CI) over its configuration.
-    monkeypatch.setenv("CELERY_BROKER_URL", CLOSED_PORT_BROKER)
     monkeypatch.setattr(celery_app.conf, "broker_url", CLOSED_PORT_BROKER)
     monkeypatch.setattr(celery_app.conf, "broker_write_url", None)
+    # Celery's `broker_url` prefers the CELERY_BROKER_URL environment variable (set in CI) over its
+    # configuration; patched last, so that the configuration's own value is what gets restored.
+    monkeypatch.setenv("CELERY_BROKER_URL", CLOSED_PORT_BROKER)
     response = client.get("/healthz", secure=True)
     assert response.status_code == 503
     body = response.json()
