@@ -30,6 +30,7 @@ from workflows.selectors import tasks_inbox, tasks_of_application, tasks_queue
 
 from . import rules, services
 from .actions import ACTIONS, action_perform, available_actions
+from .calendar import calendar_warning
 from .errors import ActionForbidden, ApplicationConflict, ApplicationError
 from .forms import (
     ActionForm,
@@ -219,7 +220,15 @@ def application_context(request: HttpRequest, application: GrantApplication, *,
         "submit_problems": problems,
         "attach_form": attach_form or (AttachmentForm(auto_id="id_doc_%s") if may_attach else None),
         "page_error": page_error,
+        "calendar_warnings": calendar_warnings(),
     }
+
+
+def calendar_warnings() -> list[str]:
+    """Warnings for the years whose official holidays are unknown, among those deadlines may fall in soon."""
+    today = timezone.localdate()
+    years = sorted({today.year, (today + dt.timedelta(days=60)).year})
+    return [warning for year in years if (warning := calendar_warning(year))]
 
 
 # --- Home and lists ----------------------------------------------------------------------------------------
