@@ -125,7 +125,13 @@ def delivery_attempt(*, delivery_id: int) -> Attempt:
         return Attempt(status="skipped")
     delivery = Delivery.objects.select_related("event__application__community", "recipient").get(pk=delivery_id)
     try:
-        CHANNELS[delivery.channel].deliver(render(delivery))
+        try:
+            CHANNELS[delivery.channel].deliver(render(delivery))
+        except DeliveryError:
+            raise
+        except Exception as exc:  # a bug (rendering, a provider): count it like a temporary failure
+            logger.exception("delivery %s failed unexpectedly", delivery_id)
+            raise DeliveryError(f"unexpected {exc.__class__.__name__}: {exc}", permanent=False) from exc
     except DeliveryError as exc:
         _note_health(delivery.channel, exc.reason)
         if exc.permanent or delivery.attempts >= MAX_ATTEMPTS:
@@ -149,8 +155,11 @@ def deliveries_requeue(*, limit: int = 1000) -> list[int]:
     Its cost follows what is due, not the size of the outbox (index on status and due time).
     """
     now = timezone.now()
-    Delivery.objects.filter(status=Delivery.Status.SENDING, claimed_at__lt=now - STALE_CLAIM).update(
-        status=Delivery.Status.QUEUED, claimed_at=None)
+    stale = Delivery.objects.filter(status=Delivery.Status.SENDING, claimed_at__lt=now - STALE_CLAIM)
+    # A row whose worker died mid-send again and again stops being retried, like any other failure.
+    stale.filter(attempts__gte=MAX_ATTEMPTS).update(status=Delivery.Status.FAILED, claimed_at=None,
+                                                    last_error="the worker stopped while sending, too many times")
+    stale.update(status=Delivery.Status.QUEUED, claimed_at=None)
     due = list(Delivery.objects.filter(status=Delivery.Status.QUEUED, due_at__lte=now - SWEEP_GRACE)
                .order_by("due_at").values_list("pk", flat=True)[:limit])
     _enqueue(due)

@@ -159,3 +159,31 @@ def test_a_delivery_that_keeps_failing_gives_up_after_the_last_attempt(cast, mak
     assert attempt.status == "failed"
     assert waits == [30, 60, 120, 240, 480, 960, 1800]  # doubling, capped at 30 minutes
     assert row(delivery).attempts == MAX_ATTEMPTS
+
+
+def test_an_unexpected_error_counts_as_a_temporary_failure(cast, make_application, monkeypatch):
+    delivery = email_delivery(cast, make_application, key="test:unexpected")
+
+    class Broken:
+        def deliver(self, message):
+            raise RuntimeError("template bug")
+
+    monkeypatch.setitem(channels.CHANNELS, Channel.EMAIL, Broken())
+    attempt = delivery_attempt(delivery_id=delivery.pk)
+
+    stored = row(delivery)
+    assert attempt.retry_in is not None
+    assert (stored.status, stored.attempts, stored.claimed_at) == (Delivery.Status.QUEUED, 1, None)
+    assert "template bug" in stored.last_error
+
+
+def test_a_row_whose_worker_keeps_dying_is_failed_by_the_sweep(cast, make_application):
+    delivery = email_delivery(cast, make_application, key="test:dying")
+    long_ago = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    Delivery.objects.filter(pk=delivery.pk).update(status=Delivery.Status.SENDING, claimed_at=long_ago,
+                                                   attempts=MAX_ATTEMPTS)
+
+    deliveries_requeue()
+
+    stored = row(delivery)
+    assert stored.status == Delivery.Status.FAILED and "stopped while sending" in stored.last_error
