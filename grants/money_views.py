@@ -32,14 +32,18 @@ from . import services
 from .charts import Series, step_chart
 from .errors import ActionForbidden, ApplicationError
 from .exports import statement_filename, statement_lines, write_statement_xlsx
-from .models import Community, Donation, Fund, GrantApplication, LedgerEntry, Role, Tranche
+from .models import Community, Donation, Fund, Role, Tranche
 from .money_forms import DonationForm, ManagementFeeForm, PayForm, PeriodForm, ReceiveForm, RefundForm
-from .permissions import role_keys
+from .permissions import holds_foundation_role
 from .selectors import (
     fund_balance_series,
+    fund_donations,
     fund_statement,
     funds_visible_to,
     ledger_entries,
+    paid_tranches,
+    payable_tranches,
+    refundable_applications,
     totals_by_category,
     totals_by_community,
     yearly_indicators,
@@ -49,7 +53,6 @@ from .views import forbidden, person_name, render_page
 if TYPE_CHECKING:
     from django import forms
 
-    from .models.organisations import Foundation
     from .selectors.money import Totals, YearlyIndicators
 
 PAGE_SIZE = 25
@@ -58,11 +61,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 # --- Who may do what ---------------------------------------------------------------------------------------
-
-
-def holds_foundation_role(user: Any, role: Role, foundation: Foundation | int) -> bool:
-    foundation_id = foundation if isinstance(foundation, int) else foundation.pk
-    return (role.value, "foundation", foundation_id) in role_keys(user)
 
 
 @dataclass(frozen=True)
@@ -127,29 +125,6 @@ def show_invalid(form: forms.Form, exc: ValidationError) -> None:
 
 def paginate(request: HttpRequest, queryset: QuerySet, size: int = PAGE_SIZE) -> Page:
     return Paginator(queryset, size).get_page(request.GET.get("page"))
-
-
-# --- Reads of these pages only (each one query, whatever the number of rows) -----------------------------
-
-
-def fund_donations(fund: Fund) -> QuerySet[Donation]:
-    return Donation.objects.filter(fund=fund).select_related("restricted_category", "restricted_community")
-
-
-def payable_tranches(fund: Fund) -> QuerySet[Tranche]:
-    return (Tranche.objects.filter(application__fund=fund, status=Tranche.Status.PAYABLE)
-            .select_related("application__community").order_by("payable_since", "pk"))
-
-
-def paid_tranches(fund: Fund) -> QuerySet[Tranche]:
-    return (Tranche.objects.filter(application__fund=fund, status=Tranche.Status.PAID)
-            .select_related("application__community", "paid_by").order_by("-paid_at", "-pk"))
-
-
-def refundable_applications(fund: Fund) -> QuerySet[GrantApplication]:
-    """Applications of the fund that were paid something, which is all a project can give back."""
-    paid = LedgerEntry.objects.filter(fund=fund, kind=LedgerEntry.Kind.TRANCHE_PAID).values("application_id")
-    return GrantApplication.objects.filter(pk__in=paid).order_by("title")
 
 
 # --- The money pages' start --------------------------------------------------------------------------------

@@ -46,6 +46,11 @@ def forget_roles(user: AnyUser) -> None:
         delattr(user, _CACHE_ATTR)
 
 
+def holds_foundation_role(user: AnyUser, role: Role | str, foundation_id: int) -> bool:
+    """Whether the user holds a foundation-scoped role (finance, auditor, ...) in that foundation."""
+    return (str(role), Scope.FOUNDATION.value, foundation_id) in role_keys(user)
+
+
 def scope_id(application: GrantApplication, scope: Scope | str) -> int:
     """The id of the organisation of this application that a role of the given scope must belong to."""
     if scope == Scope.COMMUNITY:

@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -41,13 +40,9 @@ def _recipients(application: GrantApplication | None, recipient: AbstractBaseUse
         return [recipient]
     if not recipient_role or application is None:
         return []
-    from grants.models import Membership
-    from grants.permissions import ROLE_SCOPE, scope_id
+    from grants.selectors import role_holders
 
-    scope = ROLE_SCOPE[recipient_role]
-    org_field = {"community": "community_id", "street": "street_office_id", "foundation": "foundation_id"}[scope]
-    holders = Membership.objects.filter(role=recipient_role, **{org_field: scope_id(application, scope)})
-    return list(get_user_model().objects.filter(is_active=True, pk__in=holders.values("user_id")))
+    return list(role_holders(application, recipient_role))
 
 
 def _enqueue(delivery_ids: list[int]) -> None:

@@ -1,37 +1,18 @@
-"""Who a task is offered to: everyone holding the step's role in scope, never someone barred."""
+"""Who a new task goes to directly; otherwise it is offered to everyone eligible (selectors.tasks_queue)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
-
-from grants.models import AuditEntry, GrantApplication, Membership
-from grants.permissions import ROLE_SCOPE, scope_id, step_permission
-from grants.states import STEPS, Scope
+from grants.models import AuditEntry
+from grants.permissions import step_permission
+from grants.states import STEPS
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
     from viewflow.workflow.activation import Activation
 
 RETURN_ACTIONS = ("return_for_revision", "return_completion_report")
-
-
-def candidates(application: GrantApplication, state: str) -> QuerySet:
-    """Active users holding the role of the step waiting in `state`, in the application's scope."""
-    role = STEPS[state].role
-    scope = ROLE_SCOPE[role]
-    org_field = {Scope.COMMUNITY: "community_id", Scope.STREET: "street_office_id",
-                 Scope.FOUNDATION: "foundation_id"}[scope]
-    holders = Membership.objects.filter(role=role, **{org_field: scope_id(application, scope)})
-    return get_user_model().objects.filter(is_active=True, pk__in=holders.values("user_id")).order_by("pk")
-
-
-def eligible_users(application: GrantApplication, state: str) -> list[AbstractBaseUser]:
-    """Candidates not barred by separation of duties, a declared conflict or working for the applicant."""
-    permission = step_permission(state)
-    return [user for user in candidates(application, state) if permission.denial(application, user) is None]
 
 
 def preferred_owner(activation: Activation) -> AbstractBaseUser | None:

@@ -1,6 +1,10 @@
 """Shared reads of the grant domain, scoped to what a person may see."""
 
-from .applications import application_audit_trail, applications_visible_to, applications_with_publicity_over
+from .applications import (
+    application_audit_trail,
+    applications_visible_to,
+    role_holders,
+)
 from .money import (
     BalancePoint,
     Statement,
@@ -8,10 +12,14 @@ from .money import (
     application_money,
     fund_balance,
     fund_balance_series,
+    fund_donations,
     fund_statement,
     funds_visible_to,
     ledger_entries,
     ledger_problems,
+    paid_tranches,
+    payable_tranches,
+    refundable_applications,
     totals_by_category,
     totals_by_community,
     yearly_indicators,
@@ -24,13 +32,17 @@ __all__ = [
     "application_audit_trail",
     "application_money",
     "applications_visible_to",
-    "applications_with_publicity_over",
     "fund_balance",
     "fund_balance_series",
+    "fund_donations",
     "fund_statement",
     "funds_visible_to",
     "ledger_entries",
     "ledger_problems",
+    "paid_tranches",
+    "payable_tranches",
+    "refundable_applications",
+    "role_holders",
     "totals_by_category",
     "totals_by_community",
     "yearly_indicators",

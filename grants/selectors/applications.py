@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from ..models import AuditEntry, GrantApplication
 from ..permissions import role_keys
-from ..states import State
 
 if TYPE_CHECKING:
     from ..permissions import AnyUser
@@ -43,7 +40,14 @@ def application_audit_trail(application: GrantApplication) -> QuerySet[AuditEntr
     return application.audit_entries.select_related("actor").order_by("id")
 
 
-def applications_with_publicity_over(*, today: dt.date | None = None) -> QuerySet[GrantApplication]:
-    """Applications whose publicity period has run out, for the sweep that moves them on."""
-    today = today or timezone.localdate()
-    return GrantApplication.objects.filter(status=State.PUBLICITY, publicity_ends_on__lt=today)
+def role_holders(application: GrantApplication, role: str) -> QuerySet:
+    """Active people holding `role` in the organisation of the application that role answers for."""
+    from django.contrib.auth import get_user_model
+
+    from ..models import Membership
+    from ..permissions import ROLE_SCOPE, scope_id
+
+    scope = ROLE_SCOPE[role]
+    org_field = {"community": "community_id", "street": "street_office_id", "foundation": "foundation_id"}[scope]
+    holders = Membership.objects.filter(role=role, **{org_field: scope_id(application, scope)})
+    return get_user_model().objects.filter(is_active=True, pk__in=holders.values("user_id")).order_by("pk")

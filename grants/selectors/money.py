@@ -11,7 +11,7 @@ from django.db.models import Max, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from ..models import Fund, FundBalance, GrantApplication, LedgerEntry
+from ..models import Donation, Fund, FundBalance, GrantApplication, LedgerEntry, Tranche
 from ..permissions import role_keys
 from ..services.ledger import EFFECTS, TOTALS, entry_hash
 
@@ -246,3 +246,25 @@ def application_money(application: GrantApplication) -> dict[str, Decimal]:
     return {"committed": sums["committed"] - sums["released"], "paid": sums["paid"], "returned": sums["returned"],
             "to_reclaim": sums["reclaim"] - sums["returned"] if sums["reclaim"] else ZERO}
 
+
+def fund_donations(fund: Fund) -> QuerySet[Donation]:
+    """The fund's donations, newest first, with their restrictions."""
+    return Donation.objects.filter(fund=fund).select_related("restricted_category", "restricted_community")
+
+
+def payable_tranches(fund: Fund) -> QuerySet[Tranche]:
+    """Tranches finance may pay now, longest waiting first."""
+    return (Tranche.objects.filter(application__fund=fund, status=Tranche.Status.PAYABLE)
+            .select_related("application__community").order_by("payable_since", "pk"))
+
+
+def paid_tranches(fund: Fund) -> QuerySet[Tranche]:
+    """Tranches already paid, newest first, with who paid them."""
+    return (Tranche.objects.filter(application__fund=fund, status=Tranche.Status.PAID)
+            .select_related("application__community", "paid_by").order_by("-paid_at", "-pk"))
+
+
+def refundable_applications(fund: Fund) -> QuerySet[GrantApplication]:
+    """Applications of the fund that were paid something, which is all a project can give back."""
+    paid = LedgerEntry.objects.filter(fund=fund, kind=LedgerEntry.Kind.TRANCHE_PAID).values("application_id")
+    return GrantApplication.objects.filter(pk__in=paid).order_by("title")

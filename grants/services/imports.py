@@ -23,8 +23,7 @@ from django.utils.translation import gettext as _
 
 from ..errors import ActionForbidden, ApplicationConflict, ApplicationError
 from ..models import Community, Donation, Fund, Role, ServiceCategory
-from ..permissions import role_keys
-from ..states import Scope
+from ..permissions import holds_foundation_role
 from .ledger import lock_balance
 from .money import donation_record
 
@@ -149,7 +148,7 @@ def content_digest(content: bytes) -> str:
 
 def statement_import_denial(user: AbstractBaseUser | AnonymousUser, fund: Fund) -> str | None:
     """Why the person may not import bank statements into the fund, or None when they may (its finance)."""
-    if (Role.FINANCE.value, Scope.FOUNDATION.value, fund.foundation_id) not in role_keys(user):
+    if not holds_foundation_role(user, Role.FINANCE, fund.foundation_id):
         return _("Only finance staff of the foundation may import bank statements.")
     return None
 

@@ -22,7 +22,7 @@ from ..models import (
     ServiceCategory,
     Tranche,
 )
-from ..permissions import may_pay, role_keys
+from ..permissions import holds_foundation_role, may_pay
 from ..signals import tranche_paid
 from .ledger import ledger_post, lock_balance
 from .transitions import require_text
@@ -47,7 +47,7 @@ SCHEDULES: dict[str, tuple[tuple[Decimal, str], ...]] = {
 
 
 def _ensure_finance(actor: AbstractBaseUser, fund: Fund) -> None:
-    if (Role.FINANCE.value, "foundation", fund.foundation_id) not in role_keys(actor):
+    if not holds_foundation_role(actor, Role.FINANCE, fund.foundation_id):
         raise ActionForbidden(_("Only finance staff of the foundation may record money."), code="forbidden")
 
 

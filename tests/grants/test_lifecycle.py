@@ -208,7 +208,7 @@ def test_returned_completion_report_is_verified_again(returned_at, by, cast, mak
 
 
 def test_publicity_ended_by_the_service_lets_the_agreement_be_signed(cast, make_application):
-    """`application_end_publicity` is the service a sweep over `applications_with_publicity_over` calls."""
+    """`application_end_publicity` is the service a sweep over publicity that has run out would call."""
     application = advance(make_application(), S.PUBLICITY, cast)
     with time_machine.travel(local_noon(application.publicity_ends_on + dt.timedelta(days=1)), tick=False):
         services.application_end_publicity(application=application)
