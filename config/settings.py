@@ -37,6 +37,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_celery_beat",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_filters",
+    "captcha",
     "viewflow",
     "viewflow.workflow",
     "grants",
@@ -188,3 +193,11 @@ LOGGING = {
 
 # Demo users' password (seed_demo); never used outside the demo command.
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo")
+
+# --- REST API (/api/v1/) ---------------------------------------------------------------------------------
+
+# --- Public page (/public/) ------------------------------------------------------------------------------
+
+# --- Attachments ------------------------------------------------------------------------------------------
+
+# --- Printable documents (PDF) ----------------------------------------------------------------------------

@@ -1,0 +1,4 @@
+"""URLs of the public page."""
+
+app_name = "public"
+urlpatterns: list = []
