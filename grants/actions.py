@@ -83,13 +83,13 @@ ACTIONS: dict[str, Action] = {action.name: action for action in (
     Action("dismiss_objection", ("dismiss_objection",), _decide_objection(False), inputs=(REASON,)),
     Action("uphold_objection", ("uphold_objection",), _decide_objection(True), inputs=(REASON,), danger=True),
     Action("sign_agreement", ("sign_agreement",), services.agreement_sign),
-    Action("submit_midterm_report", ("submit_midterm_report",), services.midterm_report_submit,
+    Action("submit_progress_report", ("submit_progress_report",), services.progress_report_submit,
            inputs=(Input("comment", gettext_lazy("progress so far"), required=True),)),
-    Action("accept_midterm", ("accept_midterm",),
-           lambda *, actor, application, comment="": services.midterm_review(
+    Action("accept_progress_report", ("accept_progress_report",),
+           lambda *, actor, application, comment="": services.progress_report_review(
                actor=actor, application=application, accept=True, comment=comment)),
-    Action("return_midterm", ("return_midterm",),
-           lambda *, actor, application, reason: services.midterm_review(
+    Action("return_progress_report", ("return_progress_report",),
+           lambda *, actor, application, reason: services.progress_report_review(
                actor=actor, application=application, accept=False, comment=reason), inputs=(REASON,)),
     Action("submit_completion_report", ("submit_completion_report",), services.completion_report_submit),
     Action("verify_completion", ("verify_completion",), services.completion_verify),

@@ -265,7 +265,7 @@ APPLICATIONS = (
         (("services", "日间康复活动与个案服务", "30000"), ("activities", "家属支持小组", "8000"),
          ("training", "就业辅导", "4000")),
         (("disabled", 25), ("other", 40)),
-        path=(*TO_IN_PROGRESS, "midterm_report"), expect=State.MIDTERM_REVIEW, starts_in_days=-150,
+        path=(*TO_IN_PROGRESS, "midterm_report"), expect=State.PROGRESS_REVIEW, starts_in_days=-150,
         duration_days=300, score=87,
         texts={"object": "康复者参加活动时的个人信息如何保护？",
                "dismiss": "项目只报送服务人次，不公开个人信息，档案由社工站加锁保管，异议不成立。",
@@ -589,7 +589,7 @@ def _sign(p: Pilot, app: GrantApplication, spec: DemoApplication) -> None:
 def _midterm_report(p: Pilot, app: GrantApplication, spec: DemoApplication) -> None:
     applicant = _as(p, Role.APPLICANT, app)
     _attach(applicant, app, Attachment.Kind.PROGRESS_REPORT)
-    services.midterm_report_submit(actor=applicant, application=app,
+    services.progress_report_submit(actor=applicant, application=app,
                                    comment=spec.texts.get("midterm_report", "中期进展报告。"))
 
 
@@ -611,7 +611,7 @@ def _midterm(p: Pilot, app: GrantApplication, spec: DemoApplication) -> None:
     if not app.midterm_required:
         return
     _midterm_report(p, app, spec)
-    services.midterm_review(actor=_as(p, Role.PROGRAMME_OFFICER, app), application=app, accept=True,
+    services.progress_report_review(actor=_as(p, Role.PROGRAMME_OFFICER, app), application=app, accept=True,
                             comment=spec.texts.get("midterm_accept", "中期进展符合计划。"))
     _pay(p, app, spec)
 

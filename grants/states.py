@@ -25,7 +25,7 @@ class State(models.TextChoices):
     OBJECTION = "objection", _("objection under review")
     AGREEMENT = "agreement", _("awaiting agreement")
     IN_PROGRESS = "in_progress", _("in progress")
-    MIDTERM_REVIEW = "midterm_review", _("mid-term review")
+    PROGRESS_REVIEW = "progress_review", _("progress report under review")
     COMPLETION_VERIFICATION = "completion_verification", _("completion report: street verification")
     COMPLETION_ACCEPTANCE = "completion_acceptance", _("completion report: foundation acceptance")
     REPORT_RETURNED = "report_returned", _("completion report returned")
@@ -91,7 +91,7 @@ STEPS: dict[str, Step] = {
         # The applicant implements the project and hands in its reports.
         Step(State.IN_PROGRESS, Role.APPLICANT, None),
         Step(State.REPORT_RETURNED, Role.APPLICANT, None),
-        Step(State.MIDTERM_REVIEW, Role.PROGRAMME_OFFICER, None, escalates_to=Role.SECRETARY_GENERAL),
+        Step(State.PROGRESS_REVIEW, Role.PROGRAMME_OFFICER, None, escalates_to=Role.SECRETARY_GENERAL),
         Step(State.COMPLETION_VERIFICATION, Role.STREET_REVIEWER, COMPLETION_CHAIN,
              escalates_to=Role.STREET_LEADER),
         Step(State.COMPLETION_ACCEPTANCE, Role.PROGRAMME_OFFICER, COMPLETION_CHAIN,
@@ -115,7 +115,7 @@ REJECTABLE_STATES = RETURNABLE_STATES[1:]
 WITHDRAWABLE_STATES = (State.DRAFT, State.REVISION_REQUESTED, *RETURNABLE_STATES, State.PUBLICITY,
                        State.AGREEMENT)
 # The foundation may cancel an approved grant (objection upheld is its own transition).
-CANCELLABLE_STATES = (State.PUBLICITY, State.AGREEMENT, State.IN_PROGRESS, State.MIDTERM_REVIEW,
+CANCELLABLE_STATES = (State.PUBLICITY, State.AGREEMENT, State.IN_PROGRESS, State.PROGRESS_REVIEW,
                       State.COMPLETION_VERIFICATION, State.COMPLETION_ACCEPTANCE, State.REPORT_RETURNED)
 EDITABLE_STATES = (State.DRAFT, State.REVISION_REQUESTED)
 FINAL_STATES = (State.CLOSED, State.WITHDRAWN, State.REJECTED, State.CANCELLED)
@@ -139,9 +139,9 @@ ACTION_LABELS: dict[str, str] = {
     "dismiss_objection": _("dismiss the objection"),
     "uphold_objection": _("uphold the objection"),
     "sign_agreement": _("sign the agreement"),
-    "submit_midterm_report": _("submit the mid-term report"),
-    "accept_midterm": _("accept the mid-term report"),
-    "return_midterm": _("return the mid-term report"),
+    "submit_progress_report": _("submit the progress report"),
+    "accept_progress_report": _("accept the progress report"),
+    "return_progress_report": _("return the progress report"),
     "submit_completion_report": _("submit the completion report"),
     "verify_completion": _("verify the completion report"),
     "return_completion_report": _("return the completion report"),

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from grants.models import AuditEntry, GrantApplication
 
 # Transitions that make tranches payable.
-RELEASING_ACTIONS = frozenset({"sign_agreement", "accept_midterm", "accept_completion"})
+RELEASING_ACTIONS = frozenset({"sign_agreement", "accept_progress_report", "accept_completion"})
 
 
 def on_application_transitioned(*, application: GrantApplication, action: str, audit_entry: AuditEntry,

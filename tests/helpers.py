@@ -36,7 +36,7 @@ DECIDERS: dict[str, str] = {
     State.OBJECTION: "secretary_general",
     State.AGREEMENT: "secretary_general",
     State.IN_PROGRESS: "applicant",
-    State.MIDTERM_REVIEW: "programme_officer",
+    State.PROGRESS_REVIEW: "programme_officer",
     State.COMPLETION_VERIFICATION: "street_reviewer",
     State.COMPLETION_ACCEPTANCE: "programme_officer",
     State.REPORT_RETURNED: "applicant",
@@ -137,13 +137,13 @@ def advance(
         elif state == State.AGREEMENT:
             services.agreement_sign(actor=actor, application=application)
         elif state == State.IN_PROGRESS:
-            if to_state == State.MIDTERM_REVIEW or (
+            if to_state == State.PROGRESS_REVIEW or (
                     application.midterm_required and application.midterm_accepted_at is None):
-                services.midterm_report_submit(actor=actor, application=application, comment="中期进展报告")
+                services.progress_report_submit(actor=actor, application=application, comment="中期进展报告")
             else:
                 services.completion_report_submit(actor=actor, application=application)
-        elif state == State.MIDTERM_REVIEW:
-            services.midterm_review(actor=actor, application=application, accept=True, comment="中期评估通过")
+        elif state == State.PROGRESS_REVIEW:
+            services.progress_report_review(actor=actor, application=application, accept=True, comment="中期评估通过")
         elif state == State.COMPLETION_VERIFICATION:
             if to_state == State.REPORT_RETURNED:
                 services.completion_return(actor=actor, application=application, reason="缺少受益人签字")

@@ -136,11 +136,11 @@ class GrantFlow(flow.Flow):
     in_progress = human_task().Next(this.after_in_progress)
     after_in_progress = (
         flow.Switch()
-        .Case(this.midterm_review, in_state(State.MIDTERM_REVIEW))
+        .Case(this.progress_review, in_state(State.PROGRESS_REVIEW))
         .Case(this.completion_verification, in_state(State.COMPLETION_VERIFICATION))
     )
 
-    midterm_review = human_task().Next(this.in_progress)
+    progress_review = human_task().Next(this.in_progress)
 
     completion_verification = human_task().Next(this.after_completion_verification)
     after_completion_verification = (

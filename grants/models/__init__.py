@@ -21,9 +21,15 @@ from .applications import (
     ServiceCategory,
 )
 from .money import Donation, FundBalance, LedgerEntry, Tranche
+from .reporting import ActualSpending, CompletionReport, DeadlineExtension, ProgressReport, ServedBeneficiaries
 from .platforms import DonationPlatform
 
 __all__ = [
+    "ActualSpending",
+    "CompletionReport",
+    "DeadlineExtension",
+    "ProgressReport",
+    "ServedBeneficiaries",
     "Attachment",
     "AuditEntry",
     "BeneficiaryGroup",

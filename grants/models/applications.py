@@ -78,6 +78,9 @@ class GrantApplication(ConcurrentTransitionMixin, models.Model):
     midterm_required = models.BooleanField(_("mid-term review required"), default=False)
     midterm_accepted_at = models.DateTimeField(_("mid-term review accepted"), null=True, blank=True)
     publicity_ends_on = models.DateField(_("publicity ends on"), null=True, blank=True)
+    # The earliest date a report (progress or completion) is owed by; past it the project is overdue.
+    next_report_due_on = models.DateField(_("next report due on"), null=True, blank=True, db_index=True)
+    completion_due_on = models.DateField(_("completion report due on"), null=True, blank=True)
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                    verbose_name=_("created by"))
@@ -119,6 +122,11 @@ class GrantApplication(ConcurrentTransitionMixin, models.Model):
     @property
     def is_editable(self) -> bool:
         return self.status in (State.DRAFT, State.REVISION_REQUESTED)
+
+    @property
+    def reporting_overdue(self) -> bool:
+        """A report is owed and its due date has passed: no further tranche is paid until it is in."""
+        return self.next_report_due_on is not None and self.next_report_due_on < timezone.localdate()
 
     # --- Applicant and community -------------------------------------------------------------------------
 
@@ -222,19 +230,19 @@ class GrantApplication(ConcurrentTransitionMixin, models.Model):
 
     # --- Implementation and completion --------------------------------------------------------------------
 
-    @transition(field=status, source=State.IN_PROGRESS, target=State.MIDTERM_REVIEW,
+    @transition(field=status, source=State.IN_PROGRESS, target=State.PROGRESS_REVIEW,
                 permission=MayAct(Role.APPLICANT, outsider=False))
-    def submit_midterm_report(self) -> None:
+    def submit_progress_report(self) -> None:
         """The applicant reports half-way; the programme officer reviews it."""
 
-    @transition(field=status, source=State.MIDTERM_REVIEW, target=State.IN_PROGRESS,
+    @transition(field=status, source=State.PROGRESS_REVIEW, target=State.IN_PROGRESS,
                 permission=MayAct(Role.PROGRAMME_OFFICER))
-    def accept_midterm(self) -> None:
+    def accept_progress_report(self) -> None:
         self.midterm_accepted_at = timezone.now()
 
-    @transition(field=status, source=State.MIDTERM_REVIEW, target=State.IN_PROGRESS,
+    @transition(field=status, source=State.PROGRESS_REVIEW, target=State.IN_PROGRESS,
                 permission=MayAct(Role.PROGRAMME_OFFICER))
-    def return_midterm(self) -> None:
+    def return_progress_report(self) -> None:
         """The mid-term report needs more work; the project continues and reports again."""
 
     @transition(field=status, source=[State.IN_PROGRESS, State.REPORT_RETURNED],
@@ -331,6 +339,10 @@ def attachment_path(instance: Attachment, filename: str) -> str:
     return f"applications/{instance.application_id}/{timezone.now():%Y%m}/{filename}"
 
 
+def thumbnail_path(instance: Attachment, filename: str) -> str:
+    return f"applications/{instance.application_id}/thumbnails/{filename}"
+
+
 class Attachment(models.Model):
     """A document attached to an application, stored privately and served only after a permission check."""
 
@@ -353,6 +365,8 @@ class Attachment(models.Model):
     original_name = models.CharField(_("original file name"), max_length=200)
     size = models.PositiveIntegerField(_("size (bytes)"))
     content_type = models.CharField(_("content type"), max_length=100)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    thumbnail = models.FileField(_("thumbnail"), upload_to=thumbnail_path, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                     verbose_name=_("uploaded by"))
     uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)

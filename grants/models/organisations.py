@@ -30,6 +30,10 @@ def default_required_documents() -> list[str]:
     return ["application_form"]
 
 
+def default_completion_documents() -> list[str]:
+    return ["receipt", "photo", "beneficiary_signoff"]
+
+
 class Fund(models.Model):
     """A special fund inside the foundation: no legal personality and never a parent of other funds."""
 
@@ -60,6 +64,16 @@ class Fund(models.Model):
     required_documents = models.JSONField(
         _("documents required for submission"), default=default_required_documents, blank=True,
         help_text=_("Attachment kinds an application must carry before it can be submitted."))
+    completion_documents = models.JSONField(
+        _("documents required with the completion report"), default=default_completion_documents, blank=True,
+        help_text=_("Attachment kinds a completion report must carry before it can be handed in."))
+    completion_report_days = models.PositiveSmallIntegerField(
+        _("completion report due (days after the end date)"), default=30)
+    variance_tolerance_percent = models.DecimalField(
+        _("budget variance tolerance (%)"), max_digits=5, decimal_places=2, default=Decimal("10.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Actual spending on a budget line that differs from its budget by more than this needs an "
+                    "explanation in the completion report."))
 
     class Meta:
         verbose_name = _("special fund")
@@ -74,10 +88,11 @@ class Fund(models.Model):
             raise ValidationError({"name": _("The fund's name must contain the foundation's full name.")})
         from .applications import Attachment
 
-        unknown = set(self.required_documents or []) - set(Attachment.Kind.values)
-        if unknown:
-            raise ValidationError({"required_documents": _("Unknown document kinds: %(kinds)s")
-                                   % {"kinds": ", ".join(sorted(unknown))}})
+        for field in ("required_documents", "completion_documents"):
+            unknown = set(getattr(self, field) or []) - set(Attachment.Kind.values)
+            if unknown:
+                raise ValidationError({field: _("Unknown document kinds: %(kinds)s")
+                                       % {"kinds": ", ".join(sorted(unknown))}})
 
 
 class StreetOffice(models.Model):

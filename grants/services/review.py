@@ -184,19 +184,19 @@ def agreement_sign(*, actor: User, application: GrantApplication, comment: str =
                                                            condition=Tranche.Condition.AGREEMENT_SIGNED))
 
 
-def midterm_report_submit(*, actor: User, application: GrantApplication, comment: str) -> GrantApplication:
+def progress_report_submit(*, actor: User, application: GrantApplication, comment: str) -> GrantApplication:
     """The applicant submits the mid-term progress report."""
-    return run_transition(application, "submit_midterm_report", actor=actor,
+    return run_transition(application, "submit_progress_report", actor=actor,
                           comment=require_text(comment, field="comment"))
 
 
-def midterm_review(*, actor: User, application: GrantApplication, accept: bool, comment: str) -> GrantApplication:
+def progress_report_review(*, actor: User, application: GrantApplication, accept: bool, comment: str) -> GrantApplication:
     """The programme officer accepts the mid-term report or returns it with reasons."""
     if accept:
-        return run_transition(application, "accept_midterm", actor=actor, comment=comment,
+        return run_transition(application, "accept_progress_report", actor=actor, comment=comment,
                               effects=lambda: tranches_release(application=application,
                                                                condition=Tranche.Condition.MIDTERM_ACCEPTED))
-    return run_transition(application, "return_midterm", actor=actor, comment=require_text(comment, field="reason"))
+    return run_transition(application, "return_progress_report", actor=actor, comment=require_text(comment, field="reason"))
 
 
 def completion_report_submit(*, actor: User, application: GrantApplication, comment: str = "") -> GrantApplication:

@@ -72,8 +72,8 @@ def _pending(app) -> Objection:
 
 
 def _midterm_returned(app, cast):
-    services.midterm_report_submit(actor=cast.applicant, application=app, comment="中期进展")
-    services.midterm_review(actor=cast.programme_officer, application=app, accept=False, comment="请补充数据")
+    services.progress_report_submit(actor=cast.applicant, application=app, comment="中期进展")
+    services.progress_report_review(actor=cast.programme_officer, application=app, accept=False, comment="请补充数据")
 
 
 def _decided_objection(app, cast):
@@ -157,9 +157,9 @@ CASES: list[Case] = [
          lambda app, cast: services.objection_decide(actor=cast.secretary_general, objection=_pending(app),
                                                      uphold=True, reason="")),
     Case("midterm-report-without-text", S.IN_PROGRESS, "reason_required",
-         lambda app, cast: services.midterm_report_submit(actor=cast.applicant, application=app, comment="")),
-    Case("midterm-returned-without-reason", S.MIDTERM_REVIEW, "reason_required",
-         lambda app, cast: services.midterm_review(actor=cast.programme_officer, application=app, accept=False,
+         lambda app, cast: services.progress_report_submit(actor=cast.applicant, application=app, comment="")),
+    Case("midterm-returned-without-reason", S.PROGRESS_REVIEW, "reason_required",
+         lambda app, cast: services.progress_report_review(actor=cast.programme_officer, application=app, accept=False,
                                                    comment="")),
     Case("completion-report-returned-without-reason", S.COMPLETION_VERIFICATION, "reason_required",
          lambda app, cast: services.completion_return(actor=cast.street_reviewer, application=app, reason="")),

@@ -43,8 +43,8 @@ def test_happy_path_from_draft_to_closed_leaves_a_complete_audit_trail(cast, mak
         ("end_publicity", "publicity", "agreement", None),
         ("sign_agreement", "agreement", "in_progress", "secretary_general"),
         # The fund pays 50-40-10, so a mid-term review is owed before the completion report.
-        ("submit_midterm_report", "in_progress", "midterm_review", "applicant"),
-        ("accept_midterm", "midterm_review", "in_progress", "programme_officer"),
+        ("submit_progress_report", "in_progress", "progress_review", "applicant"),
+        ("accept_progress_report", "progress_review", "in_progress", "programme_officer"),
         ("submit_completion_report", "in_progress", "completion_verification", "applicant"),
         ("verify_completion", "completion_verification", "completion_acceptance", "street_reviewer"),
         ("accept_completion", "completion_acceptance", "closing", "programme_officer"),
@@ -185,13 +185,13 @@ def test_grant_cancelled_in_progress_voids_its_unpaid_tranches(cast, make_applic
 
 
 def test_midterm_report_returned_then_accepted(cast, make_application):
-    application = advance(make_application(), S.MIDTERM_REVIEW, cast)
-    services.midterm_review(actor=cast.programme_officer, application=application, accept=False,
+    application = advance(make_application(), S.PROGRESS_REVIEW, cast)
+    services.progress_report_review(actor=cast.programme_officer, application=application, accept=False,
                             comment="请补充服务人次")
     assert application.status == S.IN_PROGRESS and application.midterm_accepted_at is None
     advance(application, S.COMPLETION_VERIFICATION, cast)
     assert [a for a, *_ in audit_trail(application)][-4:] == [
-        "return_midterm", "submit_midterm_report", "accept_midterm", "submit_completion_report"]
+        "return_progress_report", "submit_progress_report", "accept_progress_report", "submit_completion_report"]
 
 
 @pytest.mark.parametrize(("returned_at", "by"), [(S.COMPLETION_VERIFICATION, "street_reviewer"),

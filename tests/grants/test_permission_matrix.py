@@ -53,11 +53,11 @@ CALLS: dict[str, Callable[[GrantApplication, object], object]] = {
     "uphold_objection": lambda app, who: services.objection_decide(
         actor=who, objection=_pending_objection(app), uphold=True, reason="异议成立"),
     "sign_agreement": lambda app, who: services.agreement_sign(actor=who, application=app),
-    "submit_midterm_report": lambda app, who: services.midterm_report_submit(actor=who, application=app,
+    "submit_progress_report": lambda app, who: services.progress_report_submit(actor=who, application=app,
                                                                              comment="中期进展"),
-    "accept_midterm": lambda app, who: services.midterm_review(actor=who, application=app, accept=True,
+    "accept_progress_report": lambda app, who: services.progress_report_review(actor=who, application=app, accept=True,
                                                                comment="通过"),
-    "return_midterm": lambda app, who: services.midterm_review(actor=who, application=app, accept=False,
+    "return_progress_report": lambda app, who: services.progress_report_review(actor=who, application=app, accept=False,
                                                                comment="请补充"),
     "submit_completion_report": lambda app, who: services.completion_report_submit(actor=who, application=app),
     "verify_completion": lambda app, who: services.completion_verify(actor=who, application=app),
@@ -113,13 +113,13 @@ TABLE: list[Row] = [
     Row("dismiss_objection", S.OBJECTION, "secretary_general", S.AGREEMENT),
     Row("uphold_objection", S.OBJECTION, "secretary_general", S.CANCELLED),
     Row("sign_agreement", S.AGREEMENT, "secretary_general", S.IN_PROGRESS),
-    Row("submit_midterm_report", S.IN_PROGRESS, "applicant", S.MIDTERM_REVIEW),
-    Row("accept_midterm", S.MIDTERM_REVIEW, "programme_officer", S.IN_PROGRESS),
-    Row("return_midterm", S.MIDTERM_REVIEW, "programme_officer", S.IN_PROGRESS),
+    Row("submit_progress_report", S.IN_PROGRESS, "applicant", S.PROGRESS_REVIEW),
+    Row("accept_progress_report", S.PROGRESS_REVIEW, "programme_officer", S.IN_PROGRESS),
+    Row("return_progress_report", S.PROGRESS_REVIEW, "programme_officer", S.IN_PROGRESS),
     # The fund's 50-40-10 schedule has a mid-term tranche, so the mid-term review must be accepted first.
     Row("submit_completion_report", S.IN_PROGRESS, "applicant", S.COMPLETION_VERIFICATION,
-        setup=lambda app, cast: (advance(app, S.MIDTERM_REVIEW, cast),
-                                 services.midterm_review(actor=cast.programme_officer, application=app, accept=True,
+        setup=lambda app, cast: (advance(app, S.PROGRESS_REVIEW, cast),
+                                 services.progress_report_review(actor=cast.programme_officer, application=app, accept=True,
                                                          comment="通过"))),
     Row("submit_completion_report", S.REPORT_RETURNED, "applicant", S.COMPLETION_VERIFICATION),
     Row("verify_completion", S.COMPLETION_VERIFICATION, "street_reviewer", S.COMPLETION_ACCEPTANCE),
@@ -129,7 +129,7 @@ TABLE: list[Row] = [
     Row("close", S.CLOSING, "finance", S.CLOSED,
         setup=lambda app, cast: pay_payable_tranches(app, cast.finance)),
     *(Row("cancel", state, "secretary_general", S.CANCELLED)
-      for state in (S.PUBLICITY, S.AGREEMENT, S.IN_PROGRESS, S.MIDTERM_REVIEW, S.COMPLETION_VERIFICATION,
+      for state in (S.PUBLICITY, S.AGREEMENT, S.IN_PROGRESS, S.PROGRESS_REVIEW, S.COMPLETION_VERIFICATION,
                     S.COMPLETION_ACCEPTANCE, S.REPORT_RETURNED)),
 ]
 

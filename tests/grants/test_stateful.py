@@ -101,11 +101,11 @@ ACTIONS: dict[str, Action] = {
     "dismiss_objection": Action(("dismiss_objection",), _decide(False)),
     "uphold_objection": Action(("uphold_objection",), _decide(True)),
     "sign_agreement": Action(("sign_agreement",), lambda a, w, d: services.agreement_sign(actor=w, application=a)),
-    "submit_midterm_report": Action(("submit_midterm_report",), lambda a, w, d: services.midterm_report_submit(
+    "submit_progress_report": Action(("submit_progress_report",), lambda a, w, d: services.progress_report_submit(
         actor=w, application=a, comment=d.draw(REASONS))),
-    "accept_midterm": Action(("accept_midterm",), lambda a, w, d: services.midterm_review(
+    "accept_progress_report": Action(("accept_progress_report",), lambda a, w, d: services.progress_report_review(
         actor=w, application=a, accept=True, comment="")),
-    "return_midterm": Action(("return_midterm",), lambda a, w, d: services.midterm_review(
+    "return_progress_report": Action(("return_progress_report",), lambda a, w, d: services.progress_report_review(
         actor=w, application=a, accept=False, comment=d.draw(REASONS))),
     "submit_completion_report": Action(("submit_completion_report",), lambda a, w, d: (
         services.completion_report_submit(actor=w, application=a))),
@@ -127,7 +127,7 @@ ACTIONS: dict[str, Action] = {
 
 # The main path, in order: the guided rule mostly takes the first of these that is open.
 FORWARD = ("submit", "resubmit", "confirm", "street_approve", "street_sign_off", "foundation_recommend", "approve",
-           "board_approve", "end_publicity", "dismiss_objection", "sign_agreement", "accept_midterm",
+           "board_approve", "end_publicity", "dismiss_objection", "sign_agreement", "accept_progress_report",
            "verify_completion", "accept_completion", "close")
 
 # Sign-offs: the applicant's own steps (draft and revision) count as one step, "applicant".
@@ -199,7 +199,7 @@ class ApplicationLife(RuleBasedStateMachine):
         app = self.app
         if app.status == State.IN_PROGRESS:
             owed = app.midterm_required and app.midterm_accepted_at is None
-            return "submit_midterm_report" if owed else "submit_completion_report"
+            return "submit_progress_report" if owed else "submit_completion_report"
         if app.status == State.CLOSING and app.tranches.filter(status=Tranche.Status.PAYABLE).exists():
             return "pay_tranches"
         return next((name for name in FORWARD if any(fsm_meta(t).get_transition(app.status)

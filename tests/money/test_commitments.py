@@ -251,13 +251,13 @@ def test_fifty_forty_ten_tranches_become_payable_exactly_when_their_condition_is
 
     money.walk(application, State.IN_PROGRESS)  # the agreement is signed
     assert tranche_states(application) == [PAYABLE, PLANNED, PLANNED]
-    money.walk(application, State.MIDTERM_REVIEW)
+    money.walk(application, State.PROGRESS_REVIEW)
     assert tranche_states(application) == [PAYABLE, PLANNED, PLANNED]
-    services.midterm_review(actor=money.cast.programme_officer, application=application, accept=False,
+    services.progress_report_review(actor=money.cast.programme_officer, application=application, accept=False,
                             comment="请补充活动照片")
     assert tranche_states(application) == [PAYABLE, PLANNED, PLANNED]
-    money.walk(application, State.MIDTERM_REVIEW)
-    services.midterm_review(actor=money.cast.programme_officer, application=application, accept=True,
+    money.walk(application, State.PROGRESS_REVIEW)
+    services.progress_report_review(actor=money.cast.programme_officer, application=application, accept=True,
                             comment="中期评估通过")
     assert tranche_states(application) == [PAYABLE, PAYABLE, PLANNED]
     money.walk(application, State.COMPLETION_ACCEPTANCE)

@@ -60,7 +60,7 @@ POOL = (
 )
 RESTRICTIONS = ((None, None), (None, None), ("elder_care", None), ("children", None), (None, "a1"), (None, "a2"),
                 ("elder_care", "a2"), ("children", "a1"))
-APPROVED_STATES = {State.PUBLICITY, State.OBJECTION, State.AGREEMENT, State.IN_PROGRESS, State.MIDTERM_REVIEW,
+APPROVED_STATES = {State.PUBLICITY, State.OBJECTION, State.AGREEMENT, State.IN_PROGRESS, State.PROGRESS_REVIEW,
                    State.COMPLETION_VERIFICATION, State.COMPLETION_ACCEPTANCE, State.REPORT_RETURNED,
                    State.CLOSING, State.CLOSED}
 
@@ -222,8 +222,8 @@ class FundMachine(RuleBasedStateMachine):
         application = self._app(data.draw(st.sampled_from(self._in(State.IN_PROGRESS))))
         applicant = self.money.applicant_of(application)
         if application.midterm_required and application.midterm_accepted_at is None:
-            services.midterm_report_submit(actor=applicant, application=application, comment="中期进展")
-            services.midterm_review(actor=self.cast.programme_officer, application=application, accept=True,
+            services.progress_report_submit(actor=applicant, application=application, comment="中期进展")
+            services.progress_report_review(actor=self.cast.programme_officer, application=application, accept=True,
                                     comment="通过")
             return
         services.completion_report_submit(actor=applicant, application=application)

@@ -90,8 +90,8 @@ def test_a_bank_reference_already_used_for_another_tranche_is_refused(money, gra
 
 def test_a_bank_reference_of_an_earlier_tranche_of_the_same_grant_is_refused(money, grant):
     services.tranche_pay(actor=money.cast.finance, tranche=tranche(grant, 1), bank_reference="BOC-001")
-    money.walk(grant, State.MIDTERM_REVIEW)
-    services.midterm_review(actor=money.cast.programme_officer, application=grant, accept=True, comment="通过")
+    money.walk(grant, State.PROGRESS_REVIEW)
+    services.progress_report_review(actor=money.cast.programme_officer, application=grant, accept=True, comment="通过")
 
     with pytest.raises(ApplicationConflict) as caught:
         services.tranche_pay(actor=money.cast.finance, tranche=tranche(grant, 2), bank_reference="BOC-001")

@@ -100,12 +100,12 @@ def test_happy_path_from_draft_to_closed(browser, cast, time_machine):
 
     applicant = browser(cast.applicant)
     if application.midterm_required:  # the 50/40/10 schedule pays a tranche after the mid-term review
-        act(applicant, application, "submit_midterm_report", comment="已开展助餐服务六周")
-        expect(application, State.MIDTERM_REVIEW, [("midterm_review", None)],
-               ("submit_midterm_report", State.IN_PROGRESS, State.MIDTERM_REVIEW, "applicant"))
-        decide(browser(cast.programme_officer), application, "accept_midterm")
+        act(applicant, application, "submit_progress_report", comment="已开展助餐服务六周")
+        expect(application, State.PROGRESS_REVIEW, [("progress_review", None)],
+               ("submit_progress_report", State.IN_PROGRESS, State.PROGRESS_REVIEW, "applicant"))
+        decide(browser(cast.programme_officer), application, "accept_progress_report")
         expect(application, State.IN_PROGRESS, [("in_progress", "applicant")],
-               ("accept_midterm", State.MIDTERM_REVIEW, State.IN_PROGRESS, "programme_officer"))
+               ("accept_progress_report", State.PROGRESS_REVIEW, State.IN_PROGRESS, "programme_officer"))
 
     act(applicant, application, "submit_completion_report", comment="服务老人126人")
     expect(application, State.COMPLETION_VERIFICATION, [("completion_verification", None)],
