@@ -3,7 +3,7 @@
 
     python3.11 run.py demo               migrate, seed the demo data, run web server + Celery worker + beat
     python3.11 run.py test [pytest args] migration check, system check, then the whole test suite
-    python3.11 run.py setup              only create/sync .venv (used by .ci/run before ruff)
+    python3.11 run.py setup              only create/sync .venv and install the PDF font (used by .ci/run before ruff)
 
 Standard library only: it runs before any dependency is installed.
 """
@@ -14,6 +14,7 @@ import ctypes
 import hashlib
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -158,6 +159,54 @@ def setup() -> None:
                                "--strict", LOCK], hint=rebuild_hint)
     STAMP.write_text(lock_hash + "\n")
     say(f".venv synced in {time.monotonic() - started:.1f} s")
+
+
+# The CJK TrueType font of the printable documents (PDF): config/settings.py reads the same variable and
+# default. reportlab embeds TrueType outlines only, so fonts-noto-cjk (CFF outlines) would not do.
+PDF_FONT_DEFAULT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+PDF_FONT_PACKAGE = "fonts-wqy-microhei"
+# apt-get's words when it has no package lists yet (a fresh container): then, and only then, update first.
+APT_NO_LISTS = ("Unable to locate package", "has no installation candidate")
+
+
+def apt_install(package: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    # Waits for another apt-get (a colleague's set-up) instead of failing on the dpkg lock.
+    return subprocess.run(["apt-get", "install", "-y", "--no-install-recommends", "-o", "DPkg::Lock::Timeout=300",
+                           package], capture_output=True, text=True, env=env, check=False)
+
+
+def ensure_pdf_font() -> None:
+    """Make sure the CJK font of the PDF documents is installed; without it they are refused (503).
+
+    1. Stop here when the font file exists (the usual case: one stat).
+    2. As root with apt-get and the default path: install the package; `apt-get update` and retry only when
+       apt-get has no package lists.
+    3. Otherwise, or when that fails, say how to install it; the rest of the system works without it.
+    """
+    path = Path(os.environ.get("PDF_FONT_PATH") or PDF_FONT_DEFAULT)
+    if path.is_file():
+        return
+    how = (f"install it with `apt-get install -y {PDF_FONT_PACKAGE}` (as root), or point PDF_FONT_PATH at a "
+           "TrueType (.ttf/.ttc) font with Chinese glyphs")
+    can_install = str(path) == PDF_FONT_DEFAULT and os.geteuid() == 0 and shutil.which("apt-get")
+    if not can_install:
+        shout(f"the CJK font for the PDF documents is missing ({path}): {how}. "
+              "Until then the grant agreement and completion certificate cannot be printed.")
+        return
+    say(f"installing the CJK font for the PDF documents ({PDF_FONT_PACKAGE}) …")
+    result = apt_install(PDF_FONT_PACKAGE)
+    if result.returncode != 0 and any(words in result.stderr for words in APT_NO_LISTS):
+        say("apt-get has no package lists; running apt-get update …")
+        update = subprocess.run(["apt-get", "update", "-o", "DPkg::Lock::Timeout=300"], capture_output=True,
+                                text=True, check=False)
+        result = apt_install(PDF_FONT_PACKAGE) if update.returncode == 0 else update
+    if result.returncode != 0 or not path.is_file():
+        print(result.stdout[-2000:], result.stderr[-2000:], sep="\n", file=sys.stderr)
+        shout(f"could not install {PDF_FONT_PACKAGE} ({path} is still missing): {how}. "
+              "Until then the grant agreement and completion certificate cannot be printed.")
+        return
+    say(f"installed {path}")
 
 
 def project_env() -> dict[str, str]:
@@ -353,6 +402,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         setup()
+        ensure_pdf_font()
         if command == "setup":
             return 0
         return demo() if command == "demo" else test(args)

@@ -195,9 +195,80 @@ LOGGING = {
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="demo")
 
 # --- REST API (/api/v1/) ---------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    # Partner platforms send a token; people trying the API in the browser use their login session.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    # JSON bodies; the endpoints that take a file or a login form say so themselves.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "grants.api.pagination.Pagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "grants.api.errors.exception_handler",
+    "DATE_INPUT_FORMATS": ["iso-8601"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "community-grants API",
+    "DESCRIPTION": "Applications, their actions and tasks, and fund statements, for partner platforms.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ApplicationState": "grants.states.State",
+        "AttachmentKind": "grants.models.Attachment.Kind",
+        "BeneficiaryKind": "grants.models.BeneficiaryGroup.Kind",
+        "BudgetLineCategory": "grants.models.BudgetLine.Category",
+        "LedgerEntryKind": "grants.models.LedgerEntry.Kind",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "grants.api.schema.add_error_responses",
+    ],
+}
 
 # --- Public page (/public/) ------------------------------------------------------------------------------
+# The cache holds the rate limits' counters. Several web processes must share one (CACHE_URL=redis://host:6379/1);
+# the in-process default counts per process, so N processes allow N times the rate.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+RATELIMIT_USE_CACHE = "default"
+# Behind a reverse proxy REMOTE_ADDR is the proxy: name the header that carries the client (e.g. HTTP_X_REAL_IP).
+RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
+# Per client address, as django-ratelimit reads them ("5/h", "20/10m"): objections filed, donation look-ups.
+PUBLIC_OBJECTION_RATE = env.str("PUBLIC_OBJECTION_RATE", default="5/h")
+PUBLIC_TRACE_RATE = env.str("PUBLIC_TRACE_RATE", default="10/h")
+for _name in ("PUBLIC_OBJECTION_RATE", "PUBLIC_TRACE_RATE"):
+    _count, _slash, _period = vars()[_name].partition("/")
+    if not (_count.isdigit() and int(_count) > 0 and _period[-1:] in ("s", "m", "h", "d")
+            and (_period[:-1] == "" or _period[:-1].isdigit())):
+        raise ImproperlyConfigured(f"{_name} must look like 5/h or 20/10m, not {vars()[_name]!r}.")
+# Open data (360Giving): grant identifiers are 360G-<prefix>-<application id>; register the prefix with 360Giving.
+OPEN_DATA_PREFIX = env.str("OPEN_DATA_PREFIX", default="cn-redcross")
+if not (OPEN_DATA_PREFIX[:1].isalnum() and OPEN_DATA_PREFIX.isascii()
+        and all(char.isalnum() or char in "-_" for char in OPEN_DATA_PREFIX)) or OPEN_DATA_PREFIX.startswith("360G"):
+    raise ImproperlyConfigured(f"OPEN_DATA_PREFIX must be ASCII letters, digits, - or _ (without 360G-), not "
+                               f"{OPEN_DATA_PREFIX!r}.")
+OPEN_DATA_LICENSE = env.url("OPEN_DATA_LICENSE", default="https://creativecommons.org/licenses/by/4.0/").geturl()
 
 # --- Attachments ------------------------------------------------------------------------------------------
+# Size limits in bytes: per document, and for all the documents of one application together.
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+ATTACHMENT_MAX_TOTAL_BYTES = env.int("ATTACHMENT_MAX_TOTAL_BYTES", default=50 * 1024 * 1024)
+if not 0 < ATTACHMENT_MAX_BYTES <= ATTACHMENT_MAX_TOTAL_BYTES < 2**31:
+    raise ImproperlyConfigured("Need 0 < ATTACHMENT_MAX_BYTES <= ATTACHMENT_MAX_TOTAL_BYTES < 2 GiB.")
+# Attachments are private: WhiteNoise serves everything under STATIC_ROOT, so the two folders must not nest.
+_media, _static = Path(MEDIA_ROOT).resolve(), Path(STATIC_ROOT).resolve()
+if _media.is_relative_to(_static) or _static.is_relative_to(_media):
+    raise ImproperlyConfigured("MEDIA_ROOT and STATIC_ROOT must be separate folders: attachments are private.")
 
 # --- Printable documents (PDF) ----------------------------------------------------------------------------
+# A TrueType font with Chinese glyphs, embedded in the grant agreement and completion certificate; `run.py
+# setup` installs the default (Debian's fonts-wqy-microhei). A .ttc collection is read at its first font.
+# reportlab embeds TrueType outlines only: OpenType/CFF fonts such as Noto Sans CJK do not work.
+PDF_FONT_PATH = env.str("PDF_FONT_PATH", default="/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")

@@ -28,8 +28,9 @@ class Input:
 
     name: str
     label: str
-    kind: str = "text"  # text | integer | money
+    kind: str = "text"  # text | integer | money | choice
     required: bool = False
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 COMMENT = Input("comment", gettext_lazy("comment"))
@@ -84,7 +85,9 @@ ACTIONS: dict[str, Action] = {action.name: action for action in (
     Action("uphold_objection", ("uphold_objection",), _decide_objection(True), inputs=(REASON,), danger=True),
     Action("sign_agreement", ("sign_agreement",), services.agreement_sign),
     Action("submit_progress_report", ("submit_progress_report",), services.progress_report_submit,
-           inputs=(Input("comment", gettext_lazy("progress so far"), required=True),)),
+           inputs=(Input("progress", gettext_lazy("progress so far"), required=True),
+                   Input("beneficiaries_served", gettext_lazy("people served so far"), "integer"),
+                   Input("spent_to_date", gettext_lazy("spent so far (yuan)"), "money"))),
     Action("accept_progress_report", ("accept_progress_report",),
            lambda *, actor, application, comment="": services.progress_report_review(
                actor=actor, application=application, accept=True, comment=comment)),
@@ -96,7 +99,12 @@ ACTIONS: dict[str, Action] = {action.name: action for action in (
     Action("return_completion_report", ("return_completion_report",), services.completion_return,
            inputs=(REASON,)),
     Action("accept_completion", ("accept_completion",), services.completion_accept),
-    Action("close", ("close",), services.application_close),
+    Action("close", ("close",), services.application_close,
+           inputs=(Input("unspent_to", gettext_lazy("unspent money"), "choice",
+                         choices=((services.UnspentMoney.REFUND, gettext_lazy("returned to the fund")),
+                                  (services.UnspentMoney.TRANSFER, gettext_lazy("moved to a similar project")))),
+                   Input("transfer_to", gettext_lazy("project the money moves to (number)"), "integer"),
+                   Input("reason", gettext_lazy("reason (disclosed to the public)")), COMMENT)),
     Action("withdraw", ("withdraw",), services.application_withdraw, inputs=(REASON,), danger=True),
     Action("cancel", ("cancel",), services.application_cancel, inputs=(REASON,), danger=True),
 )}
@@ -123,6 +131,9 @@ def action_perform(*, action: str, actor: AbstractBaseUser, application: GrantAp
                 raise ApplicationError(_("“%(field)s” is required.") % {"field": spec.label},
                                        code="required", field=spec.name)
             continue
+        if spec.kind == "choice" and value not in dict(spec.choices):
+            raise ApplicationError(_("Please choose one of the options for “%(field)s”.") % {"field": spec.label},
+                                   code="invalid_choice", field=spec.name)
         if spec.kind == "integer":
             try:
                 value = int(value)

@@ -44,6 +44,7 @@ from .models import (
 )
 from .models.organisations import STREET_ROLES
 from .permissions import forget_roles
+from .selectors.reporting import line_budgets
 from .states import STEPS, State
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ class DemoApplication:
     score: int = 85
     recommended: str | None = None  # default: the requested amount
     conditions: str = ""
-    refund: str = ""  # yuan the project gives back at the "refund" step
+    spent: str = ""  # yuan actually spent, reported in the completion report (default: as budgeted)
     texts: dict[str, str] = field(default_factory=dict)  # reasons, reports and minutes, by step name
 
     @property
@@ -279,13 +280,13 @@ APPLICATIONS = (
          ("printing", "招生宣传", "1000")),
         (("hardship", 60),),
         path=(*TO_IN_PROGRESS, "midterm", "completion_report"), expect=State.COMPLETION_VERIFICATION,
-        starts_in_days=-130, duration_days=120, score=83,
+        starts_in_days=-130, duration_days=120, score=83, spent="24380",
         texts={"object": "培训是否只面向本社区居民？",
                "dismiss": "项目面向阅湖社区户籍及常住的失业人员，招生条件已在申请书中载明，异议不成立。",
                "midterm_report": "已开展家政、育婴培训2期，结业31人；已支出11,900元，执行进度约48%。",
                "midterm_accept": "中期进展符合计划，同意拨付第二期资金。",
                "completion_report": "共开展培训4期，结业58人，实现就业21人；"
-                                    "实际支出24,380元，结余620元待退回。"},
+                                    "实际支出24,380元，结余620元，尾款相应核减。"},
     ),
     DemoApplication(
         YUHONG, "elder_care", "宇虹社区老年人防范电信诈骗宣传",
@@ -293,18 +294,17 @@ APPLICATIONS = (
         (("activities", "情景剧巡演（6场）", "6000"), ("printing", "反诈宣传折页", "2500"),
          ("services", "入户提醒志愿服务督导", "3500")),
         (("elderly", 400),),
-        path=(*TO_IN_PROGRESS, "midterm", "completion_report", "verify", "accept", "pay", "refund", "close"),
-        expect=State.CLOSED, starts_in_days=-120, duration_days=90, score=85, refund="320",
+        path=(*TO_IN_PROGRESS, "midterm", "completion_report", "verify", "accept", "pay", "close"),
+        expect=State.CLOSED, starts_in_days=-120, duration_days=90, score=85, spent="10480",
         texts={"object": "情景剧演出是否由社区工作人员承担，会不会重复领取报酬？",
                "dismiss": "演出由志愿者剧团承担，预算不含社区工作人员报酬，异议不成立。",
                "midterm_report": "已完成情景剧巡演3场、入户提醒160户；已支出5,800元，执行进度约48%。",
                "midterm_accept": "中期进展符合计划，同意拨付第二期资金。",
-               "refund": "结项结余退回专项基金。",
-               "completion_report": "巡演6场、入户提醒312户，观众和受访老人共计486人次；实际支出11,680元，"
-                                    "结余320元。",
+               "completion_report": "巡演6场、入户提醒312户，观众和受访老人共计486人次；实际支出10,480元，"
+                                    "已拨资金结余320元。",
                "verify": "已现场核实活动照片、签到表和票据。",
                "accept": "成效达到申请书目标，同意结项。",
-               "close": "结余320元已退回专项基金。"},
+               "close": "第三期资金不再拨付；已拨资金结余320元已退回专项基金。"},
     ),
     DemoApplication(
         YUEHU, "elder_care", "阅湖社区广场健身器材采购",
@@ -418,6 +418,9 @@ DOCUMENT_NAMES = {
     Attachment.Kind.AGREEMENT: "资助协议.pdf",
     Attachment.Kind.PROGRESS_REPORT: "中期报告.pdf",
     Attachment.Kind.COMPLETION_REPORT: "结项报告.pdf",
+    Attachment.Kind.RECEIPT: "支出票据汇总.pdf",
+    Attachment.Kind.PHOTO: "活动照片.pdf",
+    Attachment.Kind.BENEFICIARY_SIGNOFF: "受益人签收表.pdf",
 }
 
 
@@ -590,7 +593,7 @@ def _midterm_report(p: Pilot, app: GrantApplication, spec: DemoApplication) -> N
     applicant = _as(p, Role.APPLICANT, app)
     _attach(applicant, app, Attachment.Kind.PROGRESS_REPORT)
     services.progress_report_submit(actor=applicant, application=app,
-                                   comment=spec.texts.get("midterm_report", "中期进展报告。"))
+                                   progress=spec.texts.get("midterm_report", "中期进展报告。"))
 
 
 def payment_reference(tranche: Tranche, *, year: int) -> str:
@@ -616,14 +619,28 @@ def _midterm(p: Pilot, app: GrantApplication, spec: DemoApplication) -> None:
     _pay(p, app, spec)
 
 
-def _refund(p: Pilot, app: GrantApplication, spec: DemoApplication) -> None:
-    services.refund_receive(actor=_as(p, Role.FINANCE, app), application=app, amount=spec.refund,
-                            memo=spec.texts["refund"])
+def _demo_spending(app: GrantApplication, spec: DemoApplication) -> list[services.SpendingInput]:
+    """Every line spent as budgeted, except that the last one absorbs what was not spent."""
+    lines = list(app.budget_lines.all())
+    budgets = line_budgets(app, lines)
+    if spec.spent:
+        budgets[-1] -= sum(budgets) - Decimal(spec.spent)
+    last = len(lines) - 1
+    return [services.SpendingInput(budget_line_id=line.pk, amount=budget,
+                                   explanation="按实际开展场次结算，结余部分不再使用。" if index == last else "")
+            for index, (line, budget) in enumerate(zip(lines, budgets, strict=True))]
 
 
 def _completion_report(p: Pilot, app: GrantApplication, spec: DemoApplication) -> None:
     applicant = _as(p, Role.APPLICANT, app)
-    _attach(applicant, app, Attachment.Kind.COMPLETION_REPORT)
+    services.completion_report_save(
+        actor=applicant, application=app, outcomes=spec.texts["completion_report"],
+        public_summary=spec.texts["completion_report"], activities_held=12,
+        served={group.kind: group.planned_count for group in app.beneficiary_groups.all()},
+        spending=_demo_spending(app, spec))
+    for kind in (Attachment.Kind.COMPLETION_REPORT, Attachment.Kind.RECEIPT, Attachment.Kind.PHOTO,
+                 Attachment.Kind.BENEFICIARY_SIGNOFF):
+        _attach(applicant, app, kind)
     services.completion_report_submit(actor=applicant, application=app,
                                       comment=spec.texts["completion_report"])
 
@@ -639,7 +656,8 @@ def _accept(p: Pilot, app: GrantApplication, spec: DemoApplication) -> None:
 
 
 def _close(p: Pilot, app: GrantApplication, spec: DemoApplication) -> None:
-    services.application_close(actor=_as(p, Role.FINANCE, app), application=app, comment=spec.texts["close"])
+    services.application_close(actor=_as(p, Role.FINANCE, app), application=app, comment=spec.texts["close"],
+                               unspent_to=services.UnspentMoney.REFUND, reason=spec.texts["close"])
 
 
 STEP_ACTIONS: dict[str, Step] = {
@@ -664,7 +682,6 @@ STEP_ACTIONS: dict[str, Step] = {
     "completion_report": _completion_report,
     "verify": _verify,
     "accept": _accept,
-    "refund": _refund,
     "close": _close,
 }
 

@@ -7,11 +7,14 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.forms.utils import ErrorDict
 from django.utils.translation import gettext_lazy as _
 
+from . import attachments
 from .actions import Action
+from .errors import ApplicationError
 from .models import Attachment, BeneficiaryGroup, BudgetLine, Community, ServiceCategory
 from .services import BeneficiaryData, BudgetLineData
 from .states import State
@@ -96,8 +99,24 @@ class BeneficiaryForm(forms.Form):
 
 
 class AttachmentForm(forms.Form):
+    """One document: its kind and its file, whose content is checked before any service stores anything."""
+
     kind = forms.ChoiceField(label=_("Kind of document"), choices=BLANK + Attachment.Kind.choices)
-    file = forms.FileField(label=_("File"))
+    file = forms.FileField(label=_("File"), widget=forms.ClearableFileInput(attrs={"accept": attachments.ACCEPT}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = _("PDF, JPEG, PNG, XLSX or DOCX, at most %(limit)s MB.") % {
+            "limit": attachments.megabytes(settings.ATTACHMENT_MAX_BYTES)}
+
+    def clean_file(self) -> Any:
+        # The service checks again; checking here too refuses every bad file of a form before any is stored.
+        file = self.cleaned_data["file"]
+        try:
+            attachments.check_upload(file)
+        except ApplicationError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from None
+        return file
 
 
 class BaseRowsFormSet(forms.BaseFormSet):
@@ -187,6 +206,10 @@ class ActionForm(forms.Form):
         super().__init__(data=data, auto_id=f"id_{action.name}_%s")
         self.action = action
         for spec in action.inputs:
+            if spec.kind == "choice":
+                self.fields[spec.name] = forms.ChoiceField(label=spec.label, required=spec.required,
+                                                           choices=[("", "—"), *spec.choices])
+                continue
             self.fields[spec.name] = forms.CharField(label=spec.label, required=spec.required,
                                                      widget=self.WIDGETS.get(spec.kind, self.WIDGETS["text"])())
 

@@ -123,3 +123,61 @@ def tranches_settled(application: GrantApplication) -> str | None:
     if waiting:
         return _("%(count)s tranche(s) of this grant are not paid yet.") % {"count": waiting}
     return None
+
+
+# --- Implementation and completion ---------------------------------------------------------------------------
+
+@rule("no_progress_report_owed")
+def progress_report_owed(application: GrantApplication) -> str | None:
+    from .selectors.reporting import outstanding_progress_reports
+
+    if not outstanding_progress_reports(application).exists():
+        return _("No progress report is owed by this project at present.")
+    return None
+
+
+@rule("progress_report_pending")
+def progress_reports_settled(application: GrantApplication) -> str | None:
+    from .selectors.reporting import outstanding_progress_reports
+
+    pending = outstanding_progress_reports(application).filter(due_on__lte=timezone.localdate()).first()
+    if pending is not None:
+        return _("Progress report %(number)s (due %(date)s) must be accepted before the completion report.") % {
+            "number": pending.number, "date": pending.due_on}
+    return None
+
+
+@rule("completion_report_incomplete")
+def completion_report_complete(application: GrantApplication) -> str | None:
+    from .models.reporting import CompletionReport
+    from .selectors.reporting import completion_spending
+
+    report = CompletionReport.objects.filter(application=application).first()
+    if report is None or not report.outcomes.strip():
+        return _("Fill in the completion report (outcomes, people served and actual spending) first.")
+    rows = completion_spending(application, report)
+    missing = [row.line.description for row in rows if row.actual is None]
+    if missing:
+        return _("Actual spending is missing for: %(lines)s.") % {"lines": "、".join(missing)}
+    unexplained = [row.line.description for row in rows if row.over_tolerance and not row.explanation.strip()]
+    if unexplained:
+        return _("Spending differs from the budget by more than %(percent)s%% on %(lines)s: please explain why.") % {
+            "percent": application.fund.variance_tolerance_percent.normalize(), "lines": "、".join(unexplained)}
+    total = sum(row.actual for row in rows)
+    if application.approved_amount is not None and total > application.approved_amount:
+        return _("Actual spending (%(total)s yuan) cannot exceed the approved amount (%(approved)s yuan) "
+                 "paid from this grant.") % {"total": total, "approved": application.approved_amount}
+    return None
+
+
+@rule("document_missing")
+def completion_documents_present(application: GrantApplication) -> str | None:
+    from .models.applications import Attachment
+
+    required = application.fund.completion_documents or []
+    present = set(application.attachments.values_list("kind", flat=True))
+    missing = [Attachment.Kind(kind).label for kind in required if kind not in present]
+    if missing:
+        return _("A document required with the completion report is missing: %(documents)s.") % {
+            "documents": "、".join(map(str, missing))}
+    return None

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import document_views, report_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,5 +13,12 @@ urlpatterns = [
     path("applications/<int:pk>/edit/", views.application_edit, name="application_edit"),
     path("applications/<int:pk>/documents/", views.attachment_upload, name="attachment_upload"),
     path("applications/<int:pk>/actions/<slug:action>/", views.application_action, name="application_action"),
+    path("applications/<int:pk>/agreement.pdf", document_views.agreement_pdf, name="application_agreement_pdf"),
+    path("applications/<int:pk>/certificate.pdf", document_views.certificate_pdf, name="application_certificate_pdf"),
+    path("applications/<int:pk>/completion-report/", report_views.completion_report_edit,
+         name="completion_report_edit"),
+    path("applications/<int:pk>/deadline-extension/", report_views.deadline_extension, name="deadline_extension"),
+    path("applications/overdue/", report_views.overdue_list, name="overdue_projects"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment_download"),
+    path("attachments/<int:pk>/thumbnail/", views.attachment_thumbnail, name="attachment_thumbnail"),
 ]

@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.db.models import QuerySet
+from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -30,6 +31,7 @@ from workflows.selectors import tasks_inbox, tasks_of_application, tasks_queue
 
 from . import rules, services
 from .actions import ACTIONS, action_perform, available_actions
+from .attachments import ALLOWED_CONTENT_TYPES, THUMBNAIL_CONTENT_TYPES
 from .calendar import calendar_warning
 from .errors import ActionForbidden, ApplicationConflict, ApplicationError
 from .forms import (
@@ -43,6 +45,7 @@ from .forms import (
 )
 from .models import Attachment, Community, GrantApplication, Role, ServiceCategory
 from .permissions import holds_role, role_keys
+from .report_views import reporting_context
 from .selectors import application_audit_trail, applications_visible_to
 from .states import ACTION_LABELS, FINAL_STATES, STEPS, State
 
@@ -221,6 +224,7 @@ def application_context(request: HttpRequest, application: GrantApplication, *,
         "attach_form": attach_form or (AttachmentForm(auto_id="id_doc_%s") if may_attach else None),
         "page_error": page_error,
         "calendar_warnings": calendar_warnings(),
+        **reporting_context(application, user),
     }
 
 
@@ -448,7 +452,8 @@ def attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
         except ActionForbidden as exc:
             return forbidden(request, exc.message)
         except ApplicationError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            form.add_error(exc.field if exc.field in form.fields else None,
+                           ValidationError(exc.message, code=exc.code))
         else:
             messages.success(request, _("The document was added."))
             return redirect("application_detail", pk=pk)
@@ -456,17 +461,45 @@ def attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
                        application_context(request, application, attach_form=form), status=400)
 
 
+def _visible_attachment(user: AbstractBaseUser, pk: int, *fields: str) -> Attachment:
+    """The document if the person may see its application; otherwise 404, revealing nothing."""
+    attachment = (Attachment.objects.filter(pk=pk, application__in=applications_visible_to(user))
+                  .only(*fields).first())
+    if attachment is None:
+        raise Http404(_("No such document."))
+    return attachment
+
+
+def _private_file(stored: FieldFile, *, content_type: str, filename: str = "", cache: str) -> FileResponse:
+    """A stored file as a response that a browser neither sniffs nor runs as a page of this site."""
+    try:
+        handle = stored.open("rb")
+    except FileNotFoundError:
+        raise Http404(_("The file of this document is missing.")) from None
+    response = FileResponse(handle, as_attachment=bool(filename), filename=filename, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = cache
+    return response
+
+
 @login_required
 def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
     """A document of an application the person may see, always as a download under its original name."""
-    attachment = (Attachment.objects.filter(pk=pk, application__in=applications_visible_to(request.user))
-                  .only("file", "original_name").first())
-    if attachment is None:
-        raise Http404(_("No such document."))
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError:
-        raise Http404(_("The file of this document is missing.")) from None
-    response = FileResponse(handle, as_attachment=True, filename=attachment.original_name)
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    attachment = _visible_attachment(request.user, pk, "file", "original_name", "content_type")
+    # The type detected at upload; rows from before content checks get the neutral type.
+    content_type = (attachment.content_type if attachment.content_type in ALLOWED_CONTENT_TYPES
+                    else "application/octet-stream")
+    return _private_file(attachment.file, content_type=content_type, filename=attachment.original_name,
+                         cache="private, no-store")
+
+
+@login_required
+def attachment_thumbnail(request: HttpRequest, pk: int) -> FileResponse:
+    """The small preview of an image document, shown inline to people who may see the application."""
+    attachment = _visible_attachment(request.user, pk, "thumbnail")
+    extension = attachment.thumbnail.name.rsplit(".", 1)[-1] if attachment.thumbnail else ""
+    if extension not in THUMBNAIL_CONTENT_TYPES:
+        raise Http404(_("This document has no preview."))
+    return _private_file(attachment.thumbnail, content_type=THUMBNAIL_CONTENT_TYPES[extension],
+                         cache="private, max-age=3600")

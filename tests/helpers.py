@@ -139,8 +139,10 @@ def advance(
         elif state == State.IN_PROGRESS:
             if to_state == State.PROGRESS_REVIEW or (
                     application.midterm_required and application.midterm_accepted_at is None):
-                services.progress_report_submit(actor=actor, application=application, comment="中期进展报告")
+                services.progress_report_submit(actor=actor, application=application, progress="中期进展报告",
+                                                beneficiaries_served=40, spent_to_date="1000")
             else:
+                write_completion_report(application, actor)
                 services.completion_report_submit(actor=actor, application=application)
         elif state == State.PROGRESS_REVIEW:
             services.progress_report_review(actor=actor, application=application, accept=True, comment="中期评估通过")
@@ -150,6 +152,7 @@ def advance(
             else:
                 services.completion_verify(actor=actor, application=application)
         elif state == State.REPORT_RETURNED:
+            write_completion_report(application, actor)
             services.completion_report_submit(actor=actor, application=application)
         elif state == State.COMPLETION_ACCEPTANCE:
             services.completion_accept(actor=actor, application=application)
@@ -159,6 +162,26 @@ def advance(
         else:  # pragma: no cover - every non-final state is handled above
             raise AssertionError(f"advance() does not know how to leave {state}")
     raise AssertionError(f"could not reach {to_state} in {max_steps} steps (now {application.status})")
+
+
+def write_completion_report(application: GrantApplication, applicant, *, spent: Mapping[int, Decimal] | None = None,
+                            explanation: str = "") -> None:
+    """The applicant fills in the completion report (everything spent as budgeted unless `spent` says otherwise)
+    and attaches the documents the fund requires with it."""
+    from grants.selectors.reporting import line_budgets
+    from tests.factories import upload
+
+    lines = list(application.budget_lines.all())
+    budgets = dict(zip([line.pk for line in lines], line_budgets(application, lines), strict=True))
+    services.completion_report_save(
+        actor=applicant, application=application, outcomes="按计划完成全部服务活动", public_summary="服务老人120人次",
+        activities_held=12, served={"elderly": 120},
+        spending=[services.SpendingInput(budget_line_id=pk, amount=(spent or {}).get(pk, budget),
+                                         explanation=explanation) for pk, budget in budgets.items()])
+    present = set(application.attachments.values_list("kind", flat=True))
+    for kind in application.fund.completion_documents:
+        if kind not in present:
+            services.attachment_add(actor=applicant, application=application, kind=kind, file=upload(kind))
 
 
 def pay_payable_tranches(application: GrantApplication, finance) -> None:

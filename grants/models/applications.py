@@ -231,22 +231,25 @@ class GrantApplication(ConcurrentTransitionMixin, models.Model):
     # --- Implementation and completion --------------------------------------------------------------------
 
     @transition(field=status, source=State.IN_PROGRESS, target=State.PROGRESS_REVIEW,
+                conditions=[rules.progress_report_owed],
                 permission=MayAct(Role.APPLICANT, outsider=False))
     def submit_progress_report(self) -> None:
-        """The applicant reports half-way; the programme officer reviews it."""
+        """The applicant hands in the progress report that is owed; the programme officer reviews it."""
 
     @transition(field=status, source=State.PROGRESS_REVIEW, target=State.IN_PROGRESS,
                 permission=MayAct(Role.PROGRAMME_OFFICER))
     def accept_progress_report(self) -> None:
-        self.midterm_accepted_at = timezone.now()
+        """The programme officer accepts the report (the mid-term one releases the middle tranche)."""
 
     @transition(field=status, source=State.PROGRESS_REVIEW, target=State.IN_PROGRESS,
                 permission=MayAct(Role.PROGRAMME_OFFICER))
     def return_progress_report(self) -> None:
-        """The mid-term report needs more work; the project continues and reports again."""
+        """The report needs more work; the project continues and hands it in again."""
 
     @transition(field=status, source=[State.IN_PROGRESS, State.REPORT_RETURNED],
-                target=State.COMPLETION_VERIFICATION, conditions=[rules.midterm_settled],
+                target=State.COMPLETION_VERIFICATION,
+                conditions=[rules.midterm_settled, rules.progress_reports_settled, rules.completion_report_complete,
+                            rules.completion_documents_present],
                 permission=MayAct(Role.APPLICANT, outsider=False))
     def submit_completion_report(self) -> None:
         """The applicant hands in the completion report."""

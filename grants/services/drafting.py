@@ -8,11 +8,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files import File
+from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Sum
+from django.db.models.fields.files import FieldFile
 from django.utils.translation import gettext as _
 
+from ..attachments import check_upload, megabytes
 from ..errors import ActionForbidden, ApplicationError
 from ..models import (
     Attachment,
@@ -151,10 +156,15 @@ def _may_attach(actor: AbstractBaseUser, application: GrantApplication) -> bool:
 
 
 @transaction.atomic
-def attachment_add(
-    *, actor: AbstractBaseUser, application: GrantApplication, kind: str, file: UploadedFile
-) -> Attachment:
-    """Attach a document to an application, kept in private storage."""
+def attachment_add(*, actor: AbstractBaseUser, application: GrantApplication, kind: str, file: File) -> Attachment:
+    """Attach a document checked by its content to an application; a refused upload leaves nothing stored.
+
+    1. Who and when: an applicant of the community or foundation staff, until the application is finished
+       (so the applicant adds receipts, photos and reports while the project runs or its report is returned).
+    2. What: the content decides the type and the per-file limits hold (grants.attachments.check_upload).
+    3. How much: all the application's documents together stay within ATTACHMENT_MAX_TOTAL_BYTES.
+    4. Stored under a random name with the detected extension, with a thumbnail for images.
+    """
     if not _may_attach(actor, application):
         raise ActionForbidden(_("You may not add documents to this application."), code="forbidden")
     if application.status in FINAL_STATES:
@@ -162,14 +172,33 @@ def attachment_add(
                                code="application_final")
     if kind not in Attachment.Kind.values:
         raise ApplicationError(_("Unknown kind of document."), code="invalid_kind", field="kind")
-    if not file.size:
-        raise ApplicationError(_("The file is empty."), code="file_empty", field="file")
-    name = (file.name or "document").replace("\\", "/").rsplit("/", 1)[-1][:200]
-    attachment = Attachment(application=application, kind=kind, original_name=name, size=file.size,
-                            content_type=getattr(file, "content_type", "") or "application/octet-stream",
-                            uploaded_by=actor)
-    attachment.file.save(name, file, save=False)
-    attachment.save()
+    document = check_upload(file)
+    # Two uploads at once must not both fit under the total: they queue on the application's row.
+    list(GrantApplication.objects.select_for_update().filter(pk=application.pk).values_list("pk", flat=True))
+    used = application.attachments.aggregate(total=Sum("size"))["total"] or 0
+    limit = settings.ATTACHMENT_MAX_TOTAL_BYTES
+    if used + document.size > limit:
+        raise ApplicationError(
+            _("The documents of one application may take at most %(limit)s MB together; %(used)s MB are used "
+              "and %(name)s needs %(size)s MB.") % {"limit": megabytes(limit), "used": megabytes(used),
+                                                     "name": document.display_name,
+                                                     "size": megabytes(document.size)},
+            code="attachments_too_large", field="file")
+    attachment = Attachment(application=application, kind=kind, original_name=document.display_name,
+                            size=document.size, content_type=document.document_type.content_type,
+                            sha256=document.sha256, uploaded_by=actor)
+    stored: list[FieldFile] = []
+    try:
+        attachment.file.save(document.stored_name(), file, save=False)
+        stored.append(attachment.file)
+        if document.thumbnail is not None:
+            attachment.thumbnail.save(document.thumbnail_name(), ContentFile(document.thumbnail), save=False)
+            stored.append(attachment.thumbnail)
+        attachment.save()
+    except BaseException:
+        for field_file in stored:
+            field_file.storage.delete(field_file.name)
+        raise
     return attachment
 
 

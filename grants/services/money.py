@@ -245,19 +245,29 @@ def _sources(application: GrantApplication) -> list[tuple[int | None, Decimal]]:
 
 
 def commitment_release(*, application: GrantApplication, actor: AbstractBaseUser | None,
-                       reason: str) -> Decimal:
-    """Give the unpaid part of a grant's commitment back to the fund (and to its restricted donations)."""
+                       reason: str, amount: Decimal | None = None) -> Decimal:
+    """Give the unpaid commitment of a grant back to the fund (and to its restricted donations).
+
+    Without `amount` all of it is released and the unpaid tranches are voided (the grant ended). With an
+    amount only that much is released, pooled money first, so donors' restricted money keeps serving them.
+    """
     balance = lock_balance(application.fund)
+    left = amount
     released = Decimal(0)
-    for source, amount in _sources(application):
-        if amount > 0:
+    sources = _sources(application)
+    for source, unpaid in (sources if amount is None else reversed(sources)):
+        share = unpaid if left is None else min(unpaid, left)
+        if share > 0:
             donation = Donation.objects.get(pk=source) if source else None
-            ledger_post(fund=application.fund, kind=Kind.COMMITMENT_RELEASED, amount=amount, actor=actor,
+            ledger_post(fund=application.fund, kind=Kind.COMMITMENT_RELEASED, amount=share, actor=actor,
                         application=application, donation=donation, memo=reason[:300], balance=balance)
-            released += amount
-    for tranche in application.tranches.filter(status__in=[Tranche.Status.PLANNED, Tranche.Status.PAYABLE]):
-        tranche.void()
-        tranche.save()
+            released += share
+            if left is not None:
+                left -= share
+    if amount is None:
+        for tranche in application.tranches.filter(status__in=[Tranche.Status.PLANNED, Tranche.Status.PAYABLE]):
+            tranche.void()
+            tranche.save()
     return released
 
 

@@ -11,18 +11,16 @@ from django.utils.translation import gettext as _
 
 from ..calendar import add_working_days
 from ..errors import ApplicationError
-from ..models import GrantApplication, Objection, Tranche
+from ..models import GrantApplication, Objection, ProgressReport, Tranche
 from .money import commitment_post, commitment_release, grant_cancel_money, tranches_release
+from .reporting import obligations_refresh, reporting_plan
+from .settlement import final_tranches_settle
 from .transitions import require_text, run_transition
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
     User = AbstractBaseUser
-
-# A project longer than this owes a mid-term review (慈善法 Art 79: report at least every 3 months past 6).
-MIDTERM_AFTER_DAYS = 183
-
 
 def application_submit(*, actor: User, application: GrantApplication, comment: str = "") -> GrantApplication:
     """The applicant sends a complete draft to the community head for confirmation."""
@@ -171,37 +169,19 @@ def objection_decide(*, actor: User, objection: Objection, uphold: bool, reason:
 
 
 def agreement_sign(*, actor: User, application: GrantApplication, comment: str = "") -> GrantApplication:
-    """The foundation signs the grant agreement; the project starts."""
+    """The foundation signs the grant agreement; the project starts and its reporting duties are set."""
+    reports: list = []
 
     def plan_reporting() -> None:
-        # A mid-term review is owed by long projects and by any schedule with a mid-term tranche.
-        application.midterm_required = (
-            (application.end_date - application.start_date).days > MIDTERM_AFTER_DAYS
-            or application.tranches.filter(condition=Tranche.Condition.MIDTERM_ACCEPTED).exists())
+        reports.extend(reporting_plan(application))
+
+    def start_project() -> None:
+        ProgressReport.objects.bulk_create(reports)
+        obligations_refresh(application)
+        tranches_release(application=application, condition=Tranche.Condition.AGREEMENT_SIGNED)
 
     return run_transition(application, "sign_agreement", actor=actor, comment=comment, prepare=plan_reporting,
-                          effects=lambda: tranches_release(application=application,
-                                                           condition=Tranche.Condition.AGREEMENT_SIGNED))
-
-
-def progress_report_submit(*, actor: User, application: GrantApplication, comment: str) -> GrantApplication:
-    """The applicant submits the mid-term progress report."""
-    return run_transition(application, "submit_progress_report", actor=actor,
-                          comment=require_text(comment, field="comment"))
-
-
-def progress_report_review(*, actor: User, application: GrantApplication, accept: bool, comment: str) -> GrantApplication:
-    """The programme officer accepts the mid-term report or returns it with reasons."""
-    if accept:
-        return run_transition(application, "accept_progress_report", actor=actor, comment=comment,
-                              effects=lambda: tranches_release(application=application,
-                                                               condition=Tranche.Condition.MIDTERM_ACCEPTED))
-    return run_transition(application, "return_progress_report", actor=actor, comment=require_text(comment, field="reason"))
-
-
-def completion_report_submit(*, actor: User, application: GrantApplication, comment: str = "") -> GrantApplication:
-    """The applicant hands in the completion report for street verification."""
-    return run_transition(application, "submit_completion_report", actor=actor, comment=comment)
+                          effects=start_project)
 
 
 def completion_verify(*, actor: User, application: GrantApplication, comment: str = "") -> GrantApplication:
@@ -209,26 +189,18 @@ def completion_verify(*, actor: User, application: GrantApplication, comment: st
     return run_transition(application, "verify_completion", actor=actor, comment=comment)
 
 
-def completion_return(*, actor: User, application: GrantApplication, reason: str) -> GrantApplication:
-    """The street or the foundation returns the completion report with reasons."""
-    return run_transition(application, "return_completion_report", actor=actor,
-                          comment=require_text(reason, field="reason"))
-
-
 def completion_accept(*, actor: User, application: GrantApplication, comment: str = "") -> GrantApplication:
-    """The programme officer accepts the completion report; the money is settled next."""
+    """The programme officer accepts the completion report; the final tranche pays what was really spent."""
     return run_transition(application, "accept_completion", actor=actor, comment=comment,
-                          effects=lambda: tranches_release(application=application,
-                                                           condition=Tranche.Condition.COMPLETION_ACCEPTED))
-
-
-def application_close(*, actor: User, application: GrantApplication, comment: str = "") -> GrantApplication:
-    """Finance closes the project once its money is settled."""
-    return run_transition(application, "close", actor=actor, comment=comment)
+                          effects=lambda: final_tranches_settle(application=application, actor=actor))
 
 
 def application_cancel(*, actor: User, application: GrantApplication, reason: str) -> GrantApplication:
     """The foundation cancels an approved grant (misuse, or the project cannot go on)."""
     reason = require_text(reason, field="reason")
-    return run_transition(application, "cancel", actor=actor, comment=reason,
-                          effects=lambda: grant_cancel_money(application=application, actor=actor, reason=reason))
+
+    def end_grant() -> None:
+        grant_cancel_money(application=application, actor=actor, reason=reason)
+        obligations_refresh(application)
+
+    return run_transition(application, "cancel", actor=actor, comment=reason, effects=end_grant)

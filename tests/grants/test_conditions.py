@@ -72,7 +72,7 @@ def _pending(app) -> Objection:
 
 
 def _midterm_returned(app, cast):
-    services.progress_report_submit(actor=cast.applicant, application=app, comment="中期进展")
+    services.progress_report_submit(actor=cast.applicant, application=app, progress="中期进展")
     services.progress_report_review(actor=cast.programme_officer, application=app, accept=False, comment="请补充数据")
 
 
@@ -157,7 +157,7 @@ CASES: list[Case] = [
          lambda app, cast: services.objection_decide(actor=cast.secretary_general, objection=_pending(app),
                                                      uphold=True, reason="")),
     Case("midterm-report-without-text", S.IN_PROGRESS, "reason_required",
-         lambda app, cast: services.progress_report_submit(actor=cast.applicant, application=app, comment="")),
+         lambda app, cast: services.progress_report_submit(actor=cast.applicant, application=app, progress="")),
     Case("midterm-returned-without-reason", S.PROGRESS_REVIEW, "reason_required",
          lambda app, cast: services.progress_report_review(actor=cast.programme_officer, application=app, accept=False,
                                                    comment="")),

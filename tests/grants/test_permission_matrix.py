@@ -22,7 +22,7 @@ from grants.models import AuditEntry, GrantApplication, Objection, Role
 from grants.permissions import may_pay
 from grants.states import State
 from tests.factories import UserFactory
-from tests.helpers import advance, pay_payable_tranches, snapshot
+from tests.helpers import advance, pay_payable_tranches, snapshot, write_completion_report
 
 S = State
 
@@ -54,7 +54,7 @@ CALLS: dict[str, Callable[[GrantApplication, object], object]] = {
         actor=who, objection=_pending_objection(app), uphold=True, reason="异议成立"),
     "sign_agreement": lambda app, who: services.agreement_sign(actor=who, application=app),
     "submit_progress_report": lambda app, who: services.progress_report_submit(actor=who, application=app,
-                                                                             comment="中期进展"),
+                                                                             progress="中期进展"),
     "accept_progress_report": lambda app, who: services.progress_report_review(actor=who, application=app, accept=True,
                                                                comment="通过"),
     "return_progress_report": lambda app, who: services.progress_report_review(actor=who, application=app, accept=False,
@@ -119,8 +119,9 @@ TABLE: list[Row] = [
     # The fund's 50-40-10 schedule has a mid-term tranche, so the mid-term review must be accepted first.
     Row("submit_completion_report", S.IN_PROGRESS, "applicant", S.COMPLETION_VERIFICATION,
         setup=lambda app, cast: (advance(app, S.PROGRESS_REVIEW, cast),
-                                 services.progress_report_review(actor=cast.programme_officer, application=app, accept=True,
-                                                         comment="通过"))),
+                                 services.progress_report_review(actor=cast.programme_officer, application=app,
+                                                                 accept=True, comment="通过"),
+                                 write_completion_report(app, cast.applicant))),
     Row("submit_completion_report", S.REPORT_RETURNED, "applicant", S.COMPLETION_VERIFICATION),
     Row("verify_completion", S.COMPLETION_VERIFICATION, "street_reviewer", S.COMPLETION_ACCEPTANCE),
     Row("return_completion_report", S.COMPLETION_VERIFICATION, "street_reviewer", S.REPORT_RETURNED),

@@ -102,7 +102,7 @@ ACTIONS: dict[str, Action] = {
     "uphold_objection": Action(("uphold_objection",), _decide(True)),
     "sign_agreement": Action(("sign_agreement",), lambda a, w, d: services.agreement_sign(actor=w, application=a)),
     "submit_progress_report": Action(("submit_progress_report",), lambda a, w, d: services.progress_report_submit(
-        actor=w, application=a, comment=d.draw(REASONS))),
+        actor=w, application=a, progress=d.draw(REASONS))),
     "accept_progress_report": Action(("accept_progress_report",), lambda a, w, d: services.progress_report_review(
         actor=w, application=a, accept=True, comment="")),
     "return_progress_report": Action(("return_progress_report",), lambda a, w, d: services.progress_report_review(

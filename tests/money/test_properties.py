@@ -39,7 +39,7 @@ from grants.models import Donation, Fund, FundBalance, GrantApplication, LedgerE
 from grants.selectors import ledger_problems
 from grants.services.ledger import TOTALS
 from grants.states import CANCELLABLE_STATES, State
-from tests.helpers import end_publicity_by_timer
+from tests.helpers import end_publicity_by_timer, write_completion_report
 
 from .support import ZERO, Kind, balance_totals, entry_totals, fund_state, recompute
 
@@ -222,10 +222,14 @@ class FundMachine(RuleBasedStateMachine):
         application = self._app(data.draw(st.sampled_from(self._in(State.IN_PROGRESS))))
         applicant = self.money.applicant_of(application)
         if application.midterm_required and application.midterm_accepted_at is None:
-            services.progress_report_submit(actor=applicant, application=application, comment="中期进展")
+            services.progress_report_submit(actor=applicant, application=application, progress="中期进展")
             services.progress_report_review(actor=self.cast.programme_officer, application=application, accept=True,
                                     comment="通过")
             return
+        # Spending anywhere from nothing to the whole budget: the final tranche shrinks, unspent money is returned.
+        share = data.draw(st.sampled_from([Decimal(1), Decimal("0.95"), Decimal("0.5"), Decimal(0)]), label="spent")
+        spent = {line.pk: (line.amount * share).quantize(Decimal("0.01")) for line in application.budget_lines.all()}
+        write_completion_report(application, applicant, spent=spent, explanation="按实际支出结算")
         services.completion_report_submit(actor=applicant, application=application)
         services.completion_verify(actor=self.cast.street_reviewer, application=application)
         services.completion_accept(actor=self.cast.programme_officer, application=application)
@@ -234,8 +238,10 @@ class FundMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def close(self, data) -> None:
         application = self._app(data.draw(st.sampled_from(self._in(State.CLOSING))))
-        close = lambda: services.application_close(actor=self.cast.finance, application=application)  # noqa: E731
-        if application.tranches.exclude(status=Tranche.Status.PAID).exists():
+        close = lambda: services.application_close(  # noqa: E731
+            actor=self.cast.finance, application=application, unspent_to=services.UnspentMoney.REFUND,
+            reason="结余退回")
+        if application.tranches.exclude(status__in=[Tranche.Status.PAID, Tranche.Status.VOID]).exists():
             self._expect_refused("money_unsettled", close, application)
         else:
             close()
@@ -349,7 +355,14 @@ class FundMachine(RuleBasedStateMachine):
             of = lambda kind: sums.get((pk, kind), ZERO)  # noqa: B023, E731
             committed, paid = of(Kind.COMMITMENT) - of(Kind.COMMITMENT_RELEASED), of(Kind.TRANCHE_PAID)
             assert of(Kind.REFUND_RECEIVED) <= paid
-            if status in APPROVED_STATES:
+            if status in (State.CLOSING, State.CLOSED):
+                # Accepted: the commitment shrank to what was spent (at most what the earlier tranches paid).
+                kept = sum((amount for _pk, app_id, tranche_status, amount in self.tranches
+                            if app_id == pk and tranche_status != Tranche.Status.VOID), ZERO)
+                assert committed == kept <= approved, status
+                if status == State.CLOSED:
+                    assert paid - of(Kind.REFUND_RECEIVED) <= committed, status
+            elif status in APPROVED_STATES:
                 assert committed == approved == scheduled[pk], status
             elif status == State.CANCELLED:
                 assert committed == paid == of(Kind.MONEY_RECLAIMED)

@@ -18,7 +18,7 @@ from viewflow.workflow.timers import fire_due_timers
 from grants import services
 from grants.models import Tranche
 from grants.states import State
-from tests.helpers import audit_trail, local_noon
+from tests.helpers import audit_trail, local_noon, write_completion_report
 from workflows.flows import GrantFlow
 from workflows.models import GrantProcess
 from workflows.selectors import tasks_of_application
@@ -100,13 +100,14 @@ def test_happy_path_from_draft_to_closed(browser, cast, time_machine):
 
     applicant = browser(cast.applicant)
     if application.midterm_required:  # the 50/40/10 schedule pays a tranche after the mid-term review
-        act(applicant, application, "submit_progress_report", comment="已开展助餐服务六周")
+        act(applicant, application, "submit_progress_report", progress="已开展助餐服务六周")
         expect(application, State.PROGRESS_REVIEW, [("progress_review", None)],
                ("submit_progress_report", State.IN_PROGRESS, State.PROGRESS_REVIEW, "applicant"))
         decide(browser(cast.programme_officer), application, "accept_progress_report")
         expect(application, State.IN_PROGRESS, [("in_progress", "applicant")],
                ("accept_progress_report", State.PROGRESS_REVIEW, State.IN_PROGRESS, "programme_officer"))
 
+    write_completion_report(application, cast.applicant)
     act(applicant, application, "submit_completion_report", comment="服务老人126人")
     expect(application, State.COMPLETION_VERIFICATION, [("completion_verification", None)],
            ("submit_completion_report", State.IN_PROGRESS, State.COMPLETION_VERIFICATION, "applicant"))

@@ -1,0 +1,306 @@
+"""What the API reads and writes: applications with their budgets, documents and actions, and fund statements.
+
+Output serializers only read what the selectors loaded (no query per row). Input serializers check shapes
+and types; the rules are the services' (grants.services), whose refusals become JSON errors (grants.api.errors).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.reverse import reverse
+
+from ..models import (
+    Attachment,
+    BeneficiaryGroup,
+    BudgetLine,
+    Community,
+    GrantApplication,
+    LedgerEntry,
+    ServiceCategory,
+)
+from ..services import BeneficiaryData, BudgetLineData
+from ..states import State
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+CENT = Decimal("0.01")
+# Dates a person can mean; outside them a date cannot be turned into a time of day in every time zone.
+EARLIEST, LATEST = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+DATE_RANGE = [MinValueValidator(EARLIEST), MaxValueValidator(LATEST)]
+LARGEST_COUNT = 2_147_483_647  # the largest count every database stores
+
+
+def _money(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(amount.quantize(CENT))
+
+
+def _moment(value: dt.date | dt.datetime | None) -> str | None:
+    """A date, or a time in the current time zone, as DRF writes them (ISO 8601, `Z` for UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value)
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+class NamedSerializer(serializers.Serializer):
+    """An organisation or category: its id and its name in the caller's language."""
+
+    id = serializers.IntegerField()
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, obj: Any) -> str:
+        return str(obj)
+
+
+class CategorySerializer(NamedSerializer):
+    code = serializers.CharField()
+
+
+class BudgetLineSerializer(serializers.ModelSerializer):
+    """One line of the budget."""
+
+    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
+
+    class Meta:
+        model = BudgetLine
+        fields = ["category", "description", "amount"]
+
+
+class BeneficiaryGroupSerializer(serializers.ModelSerializer):
+    """How many people of one kind the project serves (counts, never names)."""
+
+    planned_count = serializers.IntegerField(min_value=0, max_value=LARGEST_COUNT)
+
+    class Meta:
+        model = BeneficiaryGroup
+        fields = ["kind", "planned_count"]
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    """A document of the application; the file itself is downloaded from `download_url` (login session)."""
+
+    kind_label = serializers.CharField(source="get_kind_display")
+    download_url = serializers.HyperlinkedIdentityField(view_name="attachment_download")
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "kind", "kind_label", "original_name", "size", "content_type", "uploaded_at",
+                  "download_url"]
+
+
+class AttachmentUploadSerializer(serializers.Serializer):
+    """A document to add (multipart/form-data)."""
+
+    kind = serializers.ChoiceField(choices=Attachment.Kind.choices)
+    file = serializers.FileField(max_length=200)
+
+
+class ApplicationSerializer(serializers.ModelSerializer):
+    """An application as the lists show it."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api-application-detail")
+    state = serializers.ChoiceField(source="status", choices=State.choices, read_only=True)
+    state_label = serializers.CharField(source="get_status_display", read_only=True)
+    fund = NamedSerializer(read_only=True)
+    community = NamedSerializer(read_only=True)
+    street_office = NamedSerializer(source="community.street_office", read_only=True)
+    category = CategorySerializer(read_only=True)
+    requested_amount = serializers.DecimalField(**MONEY, read_only=True)
+    approved_amount = serializers.DecimalField(**MONEY, read_only=True, allow_null=True)
+
+    class Meta:
+        model = GrantApplication
+        fields = ["id", "url", "title", "state", "state_label", "fund", "community", "street_office", "category",
+                  "requested_amount", "approved_amount", "start_date", "end_date", "created_at", "updated_at",
+                  "submitted_at", "approved_at", "publicity_ends_on", "agreement_signed_at", "closed_at"]
+        read_only_fields = fields
+
+    def to_representation(self, application: GrantApplication) -> dict[str, Any]:
+        """The declared fields, written out by hand: a list page is the API's hottest path, and DRF's generic
+        field-by-field walk costs several times more (tests/api compare the two)."""
+        community, category = application.community, application.category
+        return {
+            "id": application.pk,
+            "url": reverse("api-application-detail", args=[application.pk], request=self.context.get("request")),
+            "title": application.title,
+            "state": application.status,
+            "state_label": str(State(application.status).label),
+            "fund": {"id": application.fund_id, "name": str(application.fund)},
+            "community": {"id": community.pk, "name": str(community)},
+            "street_office": {"id": community.street_office_id, "name": str(community.street_office)},
+            "category": {"id": category.pk, "name": str(category), "code": category.code},
+            "requested_amount": _money(application.requested_amount),
+            "approved_amount": _money(application.approved_amount),
+            **{name: _moment(getattr(application, name)) for name in (
+                "start_date", "end_date", "created_at", "updated_at", "submitted_at", "approved_at",
+                "publicity_ends_on", "agreement_signed_at", "closed_at")},
+        }
+
+    def to_representation_generic(self, application: GrantApplication) -> dict[str, Any]:
+        """DRF's own rendering of the declared fields (what `to_representation` must equal)."""
+        return super().to_representation(application)
+
+
+class ApplicationDetailSerializer(ApplicationSerializer):
+    """One application with its budget, beneficiaries and documents."""
+
+    def to_representation(self, application: GrantApplication) -> dict[str, Any]:
+        return self.to_representation_generic(application)
+
+    budget_lines = BudgetLineSerializer(many=True, read_only=True)
+    beneficiary_groups = BeneficiaryGroupSerializer(many=True, read_only=True)
+    attachments = AttachmentSerializer(many=True, read_only=True)
+    editable = serializers.BooleanField(source="is_editable", read_only=True)
+    returned_from = serializers.ChoiceField(choices=State.choices, allow_blank=True, read_only=True,
+                                            help_text=gettext_lazy("The step that returned it for revision, if any."))
+
+    class Meta(ApplicationSerializer.Meta):
+        fields = [*ApplicationSerializer.Meta.fields, "summary", "score", "conditions", "returned_from",
+                  "editable", "budget_lines", "beneficiary_groups", "attachments"]
+        read_only_fields = fields
+
+
+class ApplicationWriteSerializer(serializers.Serializer):
+    """The fields of a draft; `budget_lines` and `beneficiary_groups`, when given, replace the old ones whole."""
+
+    title = serializers.CharField(max_length=200)
+    category = serializers.PrimaryKeyRelatedField(queryset=ServiceCategory.objects.select_related("fund"))
+    summary = serializers.CharField()
+    start_date = serializers.DateField(validators=DATE_RANGE)
+    end_date = serializers.DateField(validators=DATE_RANGE)
+    requested_amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
+    budget_lines = BudgetLineSerializer(many=True, required=False)
+    beneficiary_groups = BeneficiaryGroupSerializer(many=True, required=False)
+
+    def service_arguments(self) -> dict[str, Any]:
+        """The validated data as the drafting services take it (grants.services.drafting)."""
+        data = dict(self.validated_data)
+        if "budget_lines" in data:
+            data["budget_lines"] = [BudgetLineData(**line) for line in data["budget_lines"]]
+        if "beneficiary_groups" in data:
+            data["beneficiaries"] = [BeneficiaryData(**group) for group in data.pop("beneficiary_groups")]
+        return data
+
+
+class ApplicationCreateSerializer(ApplicationWriteSerializer):
+    """A new draft: the community it is for (the caller must be one of its applicants) and its fields."""
+
+    community = serializers.PrimaryKeyRelatedField(queryset=Community.objects.all())
+
+
+class ActionInputSerializer(serializers.Serializer):
+    """One value an action asks for: send it under `name` when taking the action."""
+
+    name = serializers.CharField()
+    label = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["text", "integer", "money"])
+    required = serializers.BooleanField()
+
+
+class ActionSerializer(serializers.Serializer):
+    """An action the caller may take now, the inputs it takes, and where to POST it."""
+
+    name = serializers.CharField()
+    label = serializers.CharField()
+    danger = serializers.BooleanField(help_text=gettext_lazy("Whether the action ends or cancels something."))
+    inputs = ActionInputSerializer(many=True)
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, action: Any) -> str:
+        return reverse("api-application-take-action", args=[self.context["application"].pk, action.name],
+                       request=self.context.get("request"))
+
+
+class ActionRequestSerializer(serializers.Serializer):
+    """The inputs of any action (each action uses those it declares, see GET .../actions/), and a guard.
+
+    `expected_state`: the state the caller saw; if the application has moved on since, the action is
+    refused with 409 `stale_state` instead of being taken on an application the caller has not seen.
+    """
+
+    comment = serializers.CharField(required=False, allow_blank=True)
+    reason = serializers.CharField(required=False, allow_blank=True)
+    score = serializers.IntegerField(required=False, min_value=0, max_value=100)
+    recommended_amount = serializers.DecimalField(**MONEY, required=False, min_value=Decimal("0.01"))
+    conditions = serializers.CharField(required=False, allow_blank=True)
+    minutes = serializers.CharField(required=False, allow_blank=True)
+    expected_state = serializers.ChoiceField(choices=State.choices, required=False)
+
+
+class TotalsSerializer(serializers.Serializer):
+    """The fund's running totals at one moment, or their movement over a period."""
+
+    received_total = serializers.DecimalField(**MONEY)
+    fees_total = serializers.DecimalField(**MONEY)
+    committed_total = serializers.DecimalField(**MONEY)
+    paid_total = serializers.DecimalField(**MONEY)
+    returned_total = serializers.DecimalField(**MONEY)
+    available = serializers.DecimalField(**MONEY)
+
+
+class LedgerApplicationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    community = NamedSerializer()
+
+
+class LedgerEntrySerializer(serializers.ModelSerializer):
+    """One movement of the fund's money; donations appear by receipt number only, never by donor."""
+
+    kind_label = serializers.CharField(source="get_kind_display")
+    application = LedgerApplicationSerializer(allow_null=True)
+    donation_receipt_number = serializers.SerializerMethodField()
+    amount = serializers.DecimalField(**MONEY)
+    available = serializers.DecimalField(**MONEY)
+
+    class Meta:
+        model = LedgerEntry
+        fields = ["seq", "created_at", "kind", "kind_label", "amount", "application", "donation_receipt_number",
+                  "memo", "available"]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_donation_receipt_number(self, entry: LedgerEntry) -> str | None:
+        return entry.donation.receipt_number if entry.donation_id else None
+
+
+class PeriodSerializer(serializers.Serializer):
+    """The statement's period (query parameters); by default from the first of January to today."""
+
+    start = serializers.DateField(required=False, validators=DATE_RANGE)
+    end = serializers.DateField(required=False, validators=DATE_RANGE)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end = attrs.get("start"), attrs.get("end")
+        if start and end and end < start:
+            raise serializers.ValidationError({"end": _("The period cannot end before it starts.")},
+                                              code="period_reversed")
+        return attrs
+
+
+class PaginatedLedgerSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = LedgerEntrySerializer(many=True)
+
+
+class StatementSerializer(serializers.Serializer):
+    """A fund's statement for a period: totals at its start and end, what moved, and its entries (paginated)."""
+
+    fund = NamedSerializer()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    opening = TotalsSerializer()
+    movements = TotalsSerializer()
+    closing = TotalsSerializer()
+    entries = PaginatedLedgerSerializer()

@@ -1,0 +1,1 @@
+"""Tests of the public page, its open data and donation tracing."""
