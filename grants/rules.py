@@ -161,8 +161,9 @@ def completion_report_complete(application: GrantApplication) -> str | None:
         return _("Actual spending is missing for: %(lines)s.") % {"lines": "、".join(missing)}
     unexplained = [row.line.description for row in rows if row.over_tolerance and not row.explanation.strip()]
     if unexplained:
+        tolerance = format(application.fund.variance_tolerance_percent.normalize(), "f")
         return _("Spending differs from the budget by more than %(percent)s%% on %(lines)s: please explain why.") % {
-            "percent": application.fund.variance_tolerance_percent.normalize(), "lines": "、".join(unexplained)}
+            "percent": tolerance, "lines": "、".join(unexplained)}
     total = sum(row.actual for row in rows)
     if application.approved_amount is not None and total > application.approved_amount:
         return _("Actual spending (%(total)s yuan) cannot exceed the approved amount (%(approved)s yuan) "

@@ -142,7 +142,8 @@ def advance(
                 services.progress_report_submit(actor=actor, application=application, progress="中期进展报告",
                                                 beneficiaries_served=40, spent_to_date="1000")
             else:
-                write_completion_report(application, actor)
+                if not hasattr(application, "completion_report"):
+                    write_completion_report(application, actor)
                 services.completion_report_submit(actor=actor, application=application)
         elif state == State.PROGRESS_REVIEW:
             services.progress_report_review(actor=actor, application=application, accept=True, comment="中期评估通过")
@@ -152,7 +153,6 @@ def advance(
             else:
                 services.completion_verify(actor=actor, application=application)
         elif state == State.REPORT_RETURNED:
-            write_completion_report(application, actor)
             services.completion_report_submit(actor=actor, application=application)
         elif state == State.COMPLETION_ACCEPTANCE:
             services.completion_accept(actor=actor, application=application)

@@ -10,7 +10,7 @@ from viewflow.workflow.status import STATUS
 
 from grants.calendar import add_working_days
 from grants.services import application_end_publicity
-from grants.states import STEPS
+from grants.states import STEPS, State
 from notifications.models import MessageType
 from notifications.services import event_record
 
@@ -26,14 +26,32 @@ def _after_working_days(days: int) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(add_working_days(now.date(), days), now.time()))
 
 
+# The applicant's implementation tasks last until a report is owed, not a few working days.
+REPORTING_STEPS = (State.IN_PROGRESS, State.REPORT_RETURNED)
+
+
+def _report_overdue_at(activation: Activation) -> dt.datetime | None:
+    """For the applicant's implementation tasks: the moment the next report becomes overdue."""
+    step = activation.flow_task.name.partition("__")[0]  # a boundary timer node is named after its task
+    due = activation.process.application.next_report_due_on
+    if step not in REPORTING_STEPS or due is None:
+        return None
+    return timezone.make_aware(dt.datetime.combine(due + dt.timedelta(days=1), dt.time.min))
+
+
 def service_time_due(activation: Activation) -> dt.datetime:
-    """When a new task's service time runs out: the fund's service time in working days from now."""
-    return _after_working_days(activation.process.application.fund.service_time_working_days)
+    """When a new task's service time runs out: the fund's service time in working days from now.
+
+    The applicant's implementation tasks run until the next report becomes overdue.
+    """
+    return (_report_overdue_at(activation)
+            or _after_working_days(activation.process.application.fund.service_time_working_days))
 
 
 def escalation_due(activation: Activation) -> dt.datetime:
     """When a new task still open is escalated to the role above."""
-    return _after_working_days(activation.process.application.fund.escalation_working_days)
+    return (_report_overdue_at(activation)
+            or _after_working_days(activation.process.application.fund.escalation_working_days))
 
 
 def publicity_due(activation: Activation) -> dt.datetime:

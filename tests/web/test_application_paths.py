@@ -18,7 +18,8 @@ from viewflow.workflow.timers import fire_due_timers
 from grants import services
 from grants.models import Tranche
 from grants.states import State
-from tests.helpers import audit_trail, local_noon, write_completion_report
+from tests.helpers import audit_trail, local_noon
+from tests.reports.support import attach_completion_documents, write_report
 from workflows.flows import GrantFlow
 from workflows.models import GrantProcess
 from workflows.selectors import tasks_of_application
@@ -107,7 +108,9 @@ def test_happy_path_from_draft_to_closed(browser, cast, time_machine):
         expect(application, State.IN_PROGRESS, [("in_progress", "applicant")],
                ("accept_progress_report", State.PROGRESS_REVIEW, State.IN_PROGRESS, "programme_officer"))
 
-    write_completion_report(application, cast.applicant)
+    # The completion report on its page (everything spent as budgeted), its documents on the application page.
+    write_report(applicant, application, {"社工服务": "30000.00", "活动物料": "20000.00"})
+    attach_completion_documents(applicant, application)
     act(applicant, application, "submit_completion_report", comment="服务老人126人")
     expect(application, State.COMPLETION_VERIFICATION, [("completion_verification", None)],
            ("submit_completion_report", State.IN_PROGRESS, State.COMPLETION_VERIFICATION, "applicant"))
