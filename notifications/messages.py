@@ -38,9 +38,11 @@ TEMPLATES: dict[str, tuple[str, str]] = {
                                    "working days.")),
     MessageType.TRANCHE_PAID: (_("Tranche paid: %(title)s"),
                                _("%(amount)s yuan were paid for “%(title)s”.")),
-    MessageType.REPORT_DUE: (_("Report due: %(title)s"), _("A report of “%(title)s” is due on %(due)s.")),
+    MessageType.REPORT_DUE: (_("Report due: %(title)s"),
+                             _("%(report)s of “%(title)s” is due on %(due)s (in %(days)s day(s)).")),
     MessageType.REPORT_OVERDUE: (_("Report overdue: %(title)s"),
-                                 _("A report of “%(title)s” was due on %(due)s; no further payment until it is in.")),
+                                 _("%(report)s of “%(title)s” was due on %(due)s and is %(days)s day(s) late; "
+                                   "no further payment until it is in.")),
     MessageType.REVISION_IDLE: (_("Waiting for your revision: %(title)s"),
                                 _("“%(title)s” was returned for revision %(days)s days ago.")),
     MessageType.ANNUAL_DISCLOSURE: (_("Annual report due by %(due)s"),
@@ -50,6 +52,12 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     MessageType.ESCALATED: (_("Escalated: %(title)s"),
                             _("“%(title)s” has waited at “%(step)s” too long; please see that it moves.")),
     MessageType.DAILY_DIGEST: (_("What waits for you today"), _("%(count)s task(s) wait for you or your team.")),
+}
+
+# Which report a report reminder is about (the event's payload says "progress" with a number, or "completion").
+REPORT_NAMES: dict[str, str] = {
+    "progress": _("Progress report no. %(number)s"),
+    "completion": _("The completion report"),
 }
 
 
@@ -65,6 +73,8 @@ def _values(delivery: Delivery) -> dict[str, object]:
                       publicity_ends_on=application.publicity_ends_on or "")
     if "step" in event.payload:
         values["step"] = State(event.payload["step"]).label
+    if event.payload.get("report") in REPORT_NAMES:
+        values["report"] = str(REPORT_NAMES[event.payload["report"]]) % values
     return values
 
 

@@ -16,4 +16,7 @@ BEAT_SCHEDULE: dict[str, dict] = {
                          "options": {"expires": 600}},
     "daily-digest": {"task": "notifications.daily_digest", "schedule": crontab(hour=8, minute=0),
                      "options": {"expires": 3600}},
+    # Reports due in 7 days and in 1 day, and late ones (weekly): once a morning, Asia/Shanghai (CELERY_TIMEZONE).
+    "report-reminders": {"task": "notifications.record_report_reminders", "schedule": crontab(hour=8, minute=0),
+                         "options": {"expires": 3600}},
 }

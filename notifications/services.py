@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -34,15 +34,54 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 1800))
 
 
-def _recipients(application: GrantApplication | None, recipient: AbstractBaseUser | None,
-                recipient_role: str) -> list[AbstractBaseUser]:
+def _recipients_and_preferences(application: GrantApplication | None, recipient: AbstractBaseUser | None,
+                                recipient_role: str) -> tuple[list[AbstractBaseUser], dict[int, ChannelPreference]]:
+    """Who hears of an event and their channel preferences, in one query."""
     if recipient is not None:
-        return [recipient]
+        return [recipient], {p.user_id: p for p in ChannelPreference.objects.filter(user=recipient)}
     if not recipient_role or application is None:
-        return []
+        return [], {}
     from grants.selectors import role_holders
 
-    return list(role_holders(application, recipient_role))
+    people = list(role_holders(application, recipient_role).select_related("channel_preference"))
+    preferences = {}
+    for person in people:
+        try:
+            preferences[person.pk] = person.channel_preference
+        except ChannelPreference.DoesNotExist:
+            pass
+    return people, preferences
+
+
+def _insert_once(event: Event) -> bool:
+    """Insert the event unless its natural key is already recorded: one round trip, no savepoint.
+
+    `INSERT ... ON CONFLICT (natural_key) DO NOTHING RETURNING id` (PostgreSQL, SQLite 3.35+); any other
+    integrity error (a missing application, say) still raises.
+    """
+    fields = [f for f in Event._meta.concrete_fields if not f.primary_key]
+    values = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
+    quote = connection.ops.quote_name
+    sql = (f"INSERT INTO {quote(Event._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT ({quote('natural_key')}) DO NOTHING "
+           f"RETURNING {quote(Event._meta.pk.column)}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    event.pk = row[0]
+    event._state.adding = False
+    event._state.db = connection.alias
+    return True
+
+
+def _reachable_channels(person: AbstractBaseUser, preference: ChannelPreference | None) -> list[str]:
+    """The person's channels that have an address to send to (email is on by default, but not everyone has one)."""
+    preference = preference or ChannelPreference(user=person)
+    addresses = {Channel.EMAIL: getattr(person, "email", ""), Channel.SMS: preference.phone,
+                 Channel.WECOM: preference.wecom_webhook}
+    return [channel for channel in preference.channels() if addresses.get(channel, True)]
 
 
 def _enqueue(delivery_ids: list[int]) -> None:
@@ -72,19 +111,13 @@ def event_record(
     A second call with the same natural key records nothing and returns None. The deliveries are handed
     to Celery only after the transaction commits.
     """
-    try:
-        with transaction.atomic():
-            event = Event.objects.create(kind=kind, natural_key=natural_key, application=application,
-                                         recipient=recipient, recipient_role=recipient_role, payload=payload or {})
-    except IntegrityError:
-        if Event.objects.filter(natural_key=natural_key).exists():
-            return None
-        raise
-    people = _recipients(application, recipient, recipient_role)
-    preferences = {p.user_id: p for p in ChannelPreference.objects.filter(user__in=people)}
+    event = Event(kind=kind, natural_key=natural_key, application=application, recipient=recipient,
+                  recipient_role=recipient_role, payload=payload or {})
+    if not _insert_once(event):
+        return None
+    people, preferences = _recipients_and_preferences(application, recipient, recipient_role)
     deliveries = [Delivery(event=event, recipient=person, channel=channel)
-                  for person in people
-                  for channel in (preferences.get(person.pk) or ChannelPreference(user=person)).channels()]
+                  for person in people for channel in _reachable_channels(person, preferences.get(person.pk))]
     Delivery.objects.bulk_create(deliveries)
     ids = [delivery.pk for delivery in deliveries]
     transaction.on_commit(lambda: _enqueue(ids))

@@ -28,6 +28,12 @@ def record_reminders() -> int:
     return reminders.reminders_record()
 
 
+@shared_task(name="notifications.record_report_reminders", ignore_result=True)
+def record_report_reminders() -> int:
+    """Record the reports due and overdue (each reminder once, by its natural key)."""
+    return reminders.report_reminders_record()
+
+
 @shared_task(name="notifications.daily_digest", ignore_result=True)
 def daily_digest() -> int:
     """Record each reviewer's morning digest of what waits for them."""

@@ -37,6 +37,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def with_email(*people) -> None:
+    """Give each person an address at example.org: email reaches only people who have one (the cast has none)."""
+    for person in people:
+        person.email = f"{person.username}@example.org"
+        person.save(update_fields=["email"])
+
+
 # --- A channel that counts ------------------------------------------------------------------------------
 
 

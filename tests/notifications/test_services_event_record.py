@@ -9,7 +9,7 @@ from notifications.models import Channel, ChannelPreference, Delivery, Event, Me
 from notifications.services import event_record
 from tests.factories import UserFactory
 
-from .support import delivered_ids
+from .support import delivered_ids, with_email
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +25,7 @@ def channels_of(event: Event) -> dict[str, set[str]]:
 def test_same_natural_key_twice_records_one_event_and_one_set_of_deliveries(cast, make_application,
                                                                            django_capture_on_commit_callbacks):
     application = make_application()
+    with_email(cast.applicant)
     with django_capture_on_commit_callbacks(execute=True):
         first = event_record(kind=MessageType.RETURNED_FOR_REVISION, natural_key="test:returned:1",
                              application=application, recipient=cast.applicant, payload={"comment": "预算不清"})
@@ -60,6 +61,7 @@ def test_channels_follow_each_persons_preference_and_the_app_always_gets_one(cas
                                      phone="13800138000", wecom_enabled=True,
                                      wecom_webhook="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k")
     ChannelPreference.objects.create(user=second_reviewer, email_enabled=False)
+    with_email(cast.street_reviewer, second_reviewer, third_reviewer)
     application = make_application()
 
     event = event_record(kind=MessageType.SERVICE_TIME_PASSED, natural_key="test:channels",
@@ -72,6 +74,28 @@ def test_channels_follow_each_persons_preference_and_the_app_always_gets_one(cas
         third_reviewer.username: {Channel.IN_APP, Channel.EMAIL},  # no preference saved: the defaults
     }
     assert set(event.deliveries.values_list("status", flat=True)) == {Delivery.Status.QUEUED}
+
+
+def test_a_channel_without_an_address_is_left_out_rather_than_failed(cast, make_application):
+    # Email is on by default, but nobody in the cast has an address; a preference saved outside the form
+    # (the admin, an import) may switch on text messages or the robot without saying where to.
+    no_email = UserFactory(username="no_email", roles=[(Role.STREET_REVIEWER, cast.street_a)])
+    no_phone = UserFactory(username="no_phone", email="no_phone@example.org",
+                           roles=[(Role.STREET_REVIEWER, cast.street_a)])
+    ChannelPreference.objects.create(user=no_phone, sms_enabled=True, wecom_enabled=True)
+    ChannelPreference.objects.create(user=cast.street_reviewer, email_enabled=True)
+    application = make_application()
+
+    event = event_record(kind=MessageType.SERVICE_TIME_PASSED, natural_key="test:no-address",
+                         application=application, recipient_role=Role.STREET_REVIEWER,
+                         payload={"step": "street_review"})
+
+    assert channels_of(event) == {
+        cast.street_reviewer.username: {Channel.IN_APP},
+        no_email.username: {Channel.IN_APP},
+        no_phone.username: {Channel.IN_APP, Channel.EMAIL},
+    }
+    assert not Delivery.objects.filter(status=Delivery.Status.FAILED).exists()
 
 
 def test_a_named_recipient_gets_it_alone(cast, make_application):

@@ -18,7 +18,7 @@ from notifications.models import Channel, Delivery, MessageType
 from notifications.services import SWEEP_GRACE, deliveries_requeue, delivery_attempt, event_record
 from notifications.tasks import requeue_deliveries
 
-from .support import delivered_ids, free_port, use_broker
+from .support import delivered_ids, free_port, use_broker, with_email
 
 pytestmark = pytest.mark.django_db
 NOON = dt.datetime(2026, 11, 2, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -29,6 +29,8 @@ class WorkerDied(BaseException):
 
 
 def record(cast, application, key: str) -> list[int]:
+    """An approval for the applicant: one in-app and one email delivery."""
+    with_email(cast.applicant)
     event = event_record(kind=MessageType.APPROVED, natural_key=key, application=application,
                          recipient=cast.applicant)
     return sorted(event.deliveries.values_list("pk", flat=True))

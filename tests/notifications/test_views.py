@@ -13,7 +13,7 @@ from notifications.models import Channel, ChannelHealth, ChannelPreference, Deli
 from notifications.services import delivery_attempt, event_record
 from tests.factories import UserFactory
 
-from .support import delivered_ids
+from .support import delivered_ids, with_email
 
 pytestmark = pytest.mark.django_db
 ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -200,6 +200,7 @@ def failing(cast, make_application, counting):
     counting[Channel.EMAIL].fail_with.extend([DeliveryError("address refused: x@example.org", permanent=True),
                                               DeliveryError("SMTP unavailable: timed out", permanent=False)])
     application = make_application()
+    with_email(cast.applicant)
     first = event_record(kind=MessageType.APPROVED, natural_key="test:ops:1", application=application,
                          recipient=cast.applicant)
     second = event_record(kind=MessageType.APPROVED, natural_key="test:ops:2", application=application,
