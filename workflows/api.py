@@ -75,6 +75,7 @@ class TaskViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = TaskSerializer
     lookup_value_converter = "int"
     filter_backends: list[Any] = []
+    cursor_ordering = "pk"  # oldest first, as the inbox and queue pages
 
     def get_queryset(self) -> Any:
         user = self.request.user
@@ -86,7 +87,7 @@ class TaskViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if boxes:
             raise serializers.ValidationError({"box": _("Choose inbox or queue, or leave the parameter out.")},
                                               code="invalid_choice")
-        return (tasks_inbox(user) | tasks_queue(user)).order_by("created", "pk")
+        return tasks_inbox(user) | tasks_queue(user)
 
     def _visible_task(self, pk: int) -> Task:
         """The task if its application is one the caller may see; otherwise 404."""

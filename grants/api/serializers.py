@@ -288,7 +288,6 @@ class PeriodSerializer(serializers.Serializer):
 
 
 class PaginatedLedgerSerializer(serializers.Serializer):
-    count = serializers.IntegerField()
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = LedgerEntrySerializer(many=True)

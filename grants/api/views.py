@@ -46,6 +46,7 @@ from .serializers import (
 )
 
 
+@extend_schema_view(post=extend_schema(summary="The caller's API token, from their username and password"))
 class TokenView(ObtainAuthToken):
     """Exchange a username and password for the caller's API token (send it as `Authorization: Token <key>`)."""
 
@@ -87,8 +88,14 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     error_fields = {"beneficiaries": "beneficiary_groups"}
 
     def get_queryset(self) -> QuerySet[GrantApplication]:
-        # By id, newest first: the primary key's index serves the page without sorting every visible row.
-        return applications_visible_to(self.request.user).order_by("-pk")
+        # Lists are newest first by id (grants.api.pagination): the primary key's index serves each page.
+        return applications_visible_to(self.request.user)
+
+    def filter_queryset(self, queryset: QuerySet[GrantApplication]) -> QuerySet[GrantApplication]:
+        # Building the filter form costs about as much as the page's query: skipped when no filter is asked for.
+        if not any(name in self.request.query_params for name in ApplicationFilter.base_filters):
+            return queryset
+        return super().filter_queryset(queryset)
 
     def get_serializer_class(self) -> type:
         return ApplicationSerializer if self.action == "list" else ApplicationDetailSerializer
@@ -176,8 +183,10 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 class FundStatementView(APIView):
     """The fund's statement for a period, for staff of its foundation (anyone else: 404)."""
 
+    cursor_ordering = "seq"  # the period's entries, oldest first
+
     @extend_schema(summary="A fund's statement: opening and closing totals, movements, and the period's entries",
-                   parameters=[PeriodSerializer, OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+                   parameters=[PeriodSerializer, OpenApiParameter("cursor", str), OpenApiParameter("page_size", int)],
                    responses=StatementSerializer)
     def get(self, request: Request, pk: int) -> Response:
         fund = funds_visible_to(request.user).filter(pk=pk).first()
