@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import chinese_calendar
 from chinese_calendar import constants as official
@@ -14,8 +17,37 @@ from .models.calendar import CalendarDay
 OFFICIAL_YEARS = range(min(official.holidays).year, max(official.holidays).year + 1)
 
 
+# Inside `overrides_read_once()`: every entered day, read on first use (None outside it, {} not read yet).
+_read_once: ContextVar[dict[dt.date, bool] | None] = ContextVar("calendar_overrides", default=None)
+_NOT_READ: dict[dt.date, bool] = {}
+
+
+@contextmanager
+def overrides_read_once() -> Iterator[None]:
+    """Within the block, the entered days are read from the database once, for every date asked about.
+
+    For one transition and the flow steps it sets off (a task's two timers, the publicity end): nobody
+    enters calendar days in the middle of those, and each would otherwise read them again.
+    """
+    if _read_once.get() is not None:  # nested: the outer block already reads once
+        yield
+        return
+    token = _read_once.set(_NOT_READ)
+    try:
+        yield
+    finally:
+        _read_once.reset(token)
+
+
 def _overrides(start: dt.date, end: dt.date) -> dict[dt.date, bool]:
-    return dict(CalendarDay.objects.filter(date__range=(start, end)).values_list("date", "is_working_day"))
+    cached = _read_once.get()
+    if cached is None:
+        return dict(CalendarDay.objects.filter(date__range=(start, end)).values_list("date", "is_working_day"))
+    if cached is _NOT_READ:
+        # The table holds a few dozen days a year: all of them cost no more than a range.
+        cached = dict(CalendarDay.objects.values_list("date", "is_working_day"))
+        _read_once.set(cached)
+    return cached
 
 
 def _is_working_day(day: dt.date, overrides: dict[dt.date, bool]) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils.translation import gettext as _
 
 from .models.organisations import COMMUNITY_ROLES, Membership, Role
@@ -77,19 +78,45 @@ def has_declared_conflict(user: AnyUser, application: GrantApplication) -> bool:
     return application.conflicts.filter(person=user).exists()
 
 
-def signed_other_step(user: AnyUser, application: GrantApplication) -> str | None:
-    """The label of another step of the same sign-off chain this user already decided, if any."""
+def _other_chain_states(application: GrantApplication) -> list[str]:
+    """The other steps of the sign-off chain the application waits in (empty outside a chain)."""
     step = STEPS.get(application.status)
     if step is None or step.chain is None:
+        return []
+    return [s.state for s in STEPS.values() if s.chain == step.chain and s.state != step.state
+            # The applicant's own steps (drafting, revising) are one role's work, not two sign-offs.
+            and not (step.role == Role.APPLICANT and s.role == Role.APPLICANT)]
+
+
+def _step_label(state: str | None) -> str | None:
+    return None if state is None else str(STEPS[state].state.label)
+
+
+def signed_other_step(user: AnyUser, application: GrantApplication) -> str | None:
+    """The label of another step of the same sign-off chain this user already decided, if any."""
+    chain_states = _other_chain_states(application)
+    if not chain_states:
         return None
-    chain_states = [s.state for s in STEPS.values() if s.chain == step.chain and s.state != step.state
-                    # The applicant's own steps (drafting, revising) are one role's work, not two sign-offs.
-                    and not (step.role == Role.APPLICANT and s.role == Role.APPLICANT)]
-    earlier = (application.audit_entries.filter(actor=user, from_state__in=chain_states)
-               .values_list("from_state", flat=True).first())
-    if earlier is None:
-        return None
-    return str(STEPS[earlier].state.label)
+    return _step_label(application.audit_entries.filter(actor=user, from_state__in=chain_states)
+                       .values_list("from_state", flat=True).first())
+
+
+def conflict_and_signed_step(user: AnyUser, application: GrantApplication) -> tuple[bool, str | None]:
+    """`has_declared_conflict` and `signed_other_step` together, in one query."""
+    from django.contrib.auth import get_user_model
+
+    chain_states = _other_chain_states(application)
+    if not chain_states:
+        return has_declared_conflict(user, application), None
+    row = (get_user_model().objects.filter(pk=user.pk)
+           .annotate(conflict=Exists(application.conflicts.filter(person=OuterRef("pk"))),
+                     earlier=Subquery(application.audit_entries
+                                      .filter(actor=OuterRef("pk"), from_state__in=chain_states)
+                                      .order_by("application_id", "id").values("from_state")[:1]))
+           .values_list("conflict", "earlier").first())
+    if row is None:
+        return False, None
+    return bool(row[0]), _step_label(row[1])
 
 
 @dataclass(frozen=True)
@@ -110,14 +137,20 @@ class MayAct:
         if not holds_role(user, self.role, application):
             return _("Only a %(role)s of %(organisation)s may do this.") % {
                 "role": self.role.label, "organisation": ROLE_SCOPE[self.role].label}
-        if self.role != Role.APPLICANT:
-            if self.outsider and is_member_of_applicant(user, application):
-                return _("You work for the applying community and may not decide on its application.")
-            if has_declared_conflict(user, application):
-                return _("You declared a conflict of interest on this application and must stay out of it.")
+        if self.role != Role.APPLICANT and self.outsider and is_member_of_applicant(user, application):
+            return _("You work for the applying community and may not decide on its application.")
         # Separation of duties applies to signing the step the application waits at (not to, say, withdrawing).
         step = STEPS.get(application.status)
-        other = signed_other_step(user, application) if step is not None and step.role == self.role else None
+        signs_step = step is not None and step.role == self.role
+        if self.role != Role.APPLICANT:
+            if signs_step:  # both bars in one query
+                conflict, other = conflict_and_signed_step(user, application)
+            else:
+                conflict, other = has_declared_conflict(user, application), None
+            if conflict:
+                return _("You declared a conflict of interest on this application and must stay out of it.")
+        else:
+            other = signed_other_step(user, application) if signs_step else None
         if other is not None:
             return _("You already signed the step “%(step)s” of this application; "
                      "another person must sign this one.") % {"step": other}

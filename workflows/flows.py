@@ -12,13 +12,14 @@ from collections.abc import Callable
 
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
-from viewflow.workflow import flow, lock
+from viewflow.workflow import flow
 from viewflow.workflow.activation import Activation
 
 from grants.states import State
 
 from . import assignment, timers
-from .models import GrantProcess
+from .locks import process_row_lock
+from .models import GrantProcess, GrantTask
 from .views import TaskView
 
 
@@ -42,7 +43,8 @@ class GrantFlow(flow.Flow):
     """From submission to closing: community, street, foundation, publicity, agreement and completion."""
 
     process_class = GrantProcess
-    lock_impl = lock.select_for_update_lock
+    task_class = GrantTask
+    lock_impl = process_row_lock
     process_title = _("Grant application")
     process_description = _("Review, approval, publicity, agreement, implementation and completion.")
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from viewflow.workflow.models import Process
+from viewflow.workflow.managers import TaskQuerySet
+from viewflow.workflow.models import Process, Task
 
 
 class GrantProcess(Process):
@@ -22,3 +23,27 @@ class GrantProcess(Process):
 
     def __str__(self) -> str:
         return str(self.application)
+
+
+class GrantTaskManager(models.Manager.from_queryset(TaskQuerySet)):
+    """viewflow's task manager, loading each task's process (and grant process) in the same query."""
+
+    def get_queryset(self) -> TaskQuerySet:
+        return super().get_queryset().select_related("process__grantprocess")
+
+
+class GrantTask(Task):
+    """A task of the grant process (the same table): it brings its process along when loaded.
+
+    viewflow builds an activation for every task it touches (the one completed, each boundary timer it
+    cancels) and each read the task's process, then the grant process, one query apiece. As the base
+    manager this also covers `task.activation()`, which reloads the task first.
+    """
+
+    objects = GrantTaskManager()
+
+    class Meta:
+        proxy = True
+        base_manager_name = "objects"
+        verbose_name = _("grant task")
+        verbose_name_plural = _("grant tasks")

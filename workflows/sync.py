@@ -20,25 +20,25 @@ from grants.errors import ActionForbidden, ApplicationConflict
 from grants.models import GrantApplication
 
 from .flows import GrantFlow
-from .models import GrantProcess
+from .models import GrantProcess, GrantTask
 from .timers import OPEN_STATUSES
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
-    from viewflow.workflow.models import Task
 
 CANCELLING_ACTIONS = frozenset({"withdraw", "cancel"})
 
 
-def open_task(process: GrantProcess, state: str) -> Task | None:
-    """The open task of the step that waits in `state`, if the flow has one."""
+def open_task(application: GrantApplication, state: str) -> GrantTask | None:
+    """The open task of the application's step that waits in `state`, if the flow has one (one query)."""
     node = getattr(GrantFlow, state, None)
     if node is None:
         return None
-    return process.task_set.filter(flow_task=node, status__in=OPEN_STATUSES).order_by("-pk").first()
+    return (GrantTask.objects.filter(process__grantprocess__application=application, flow_task=node,
+                                status__in=OPEN_STATUSES).order_by("-pk").first())
 
 
-def complete_human_task(task: Task, actor: AbstractBaseUser | None, application: GrantApplication) -> None:
+def complete_human_task(task: GrantTask, actor: AbstractBaseUser | None, application: GrantApplication) -> None:
     """Finish a person's task as `actor`, claiming it first when it is still offered to a group."""
     if task.owner_id is not None and (actor is None or task.owner_id != actor.pk):
         raise ActionForbidden(_("%(owner)s has taken this task; they or an administrator must release it first.")
@@ -60,17 +60,17 @@ def on_application_transitioned(*, application: GrantApplication, action: str, s
     if action == "submit":
         GrantFlow.start.run(application=application, actor=actor)
         return
-    process = GrantProcess.objects.filter(application=application).first()
-    if process is None and action in CANCELLING_ACTIONS:
-        return  # withdrawn as a draft: no process was ever started
-    if process is None:
-        raise ApplicationConflict(_("This application has no running process; an administrator must repair it."),
-                                  code="process_missing")
     if action in CANCELLING_ACTIONS:
-        GrantFlow.instance.cancel(process)
+        process = GrantProcess.objects.filter(application=application).first()
+        if process is not None:  # else withdrawn as a draft: no process was ever started
+            GrantFlow.instance.cancel(process)
         return
-    task = open_task(process, source)
+    # The task is looked up through the process in one query; the process alone only to explain a miss.
+    task = open_task(application, source)
     if task is None:
+        if not GrantProcess.objects.filter(application=application).exists():
+            raise ApplicationConflict(_("This application has no running process; an administrator must repair "
+                                        "it."), code="process_missing")
         # The publicity timer cancels its own waiting task before it ends the publicity.
         if action == "end_publicity":
             return

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition
 
+from ..calendar import overrides_read_once
 from ..errors import ActionForbidden, ApplicationConflict, ApplicationError
 from ..models import AuditEntry, GrantApplication
 from ..signals import application_transitioned
@@ -36,6 +37,36 @@ def transition_denial(application: GrantApplication, action: str, actor: Abstrac
     if found.permission is not None:
         return found.permission.denial(application, actor)
     return None
+
+
+class _ConditionsChecked:
+    """A transition's django-fsm meta that reports its conditions met: `run_transition` has just checked them."""
+
+    def __init__(self, meta: Any) -> None:
+        self._meta = meta
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._meta, name)
+
+    def conditions_met(self, instance: GrantApplication, state: str) -> bool:
+        return True
+
+
+def _fire(application: GrantApplication, action: str) -> None:
+    """Run the transition through django-fsm (signals, state change) without evaluating each condition again.
+
+    The conditions were checked a moment before, in the same transaction and on the same object, each
+    with its own message; several of them query, and django-fsm would run them all a second time.
+    """
+    bound = getattr(application, action)
+    meta, body = bound._django_fsm, bound.__wrapped__
+
+    def checked(instance: GrantApplication, *args: Any, **kwargs: Any) -> Any:
+        return body(instance, *args, **kwargs)
+
+    checked.__name__ = body.__name__
+    checked._django_fsm = _ConditionsChecked(meta)  # type: ignore[attr-defined]
+    meta.field.change_state(application, checked)
 
 
 def run_transition(
@@ -66,14 +97,14 @@ def run_transition(
         if denial:
             raise ActionForbidden(denial, code="forbidden")
     try:
-        with transaction.atomic():
+        with transaction.atomic(), overrides_read_once():
             if prepare is not None:
                 prepare()
             for condition in found.conditions:
                 problem = condition.problem(application)
                 if problem:
                     raise ApplicationError(problem, code=condition.code)
-            getattr(application, action)()
+            _fire(application, action)
             application.save()
             entry = AuditEntry.objects.create(application=application, action=action, from_state=source,
                                               to_state=application.status, actor=actor, comment=comment)
