@@ -62,15 +62,19 @@ def dates_valid(application: GrantApplication) -> str | None:
     return None
 
 
-@rule("document_missing")
-def required_documents_present(application: GrantApplication) -> str | None:
+def missing_documents(application: GrantApplication, required: list[str]) -> str:
+    """The names of the required kinds of document the application does not carry yet ("" when none)."""
     from .models.applications import Attachment
 
-    required = application.fund.required_documents or []
     present = set(application.attachments.values_list("kind", flat=True))
-    missing = [Attachment.Kind(kind).label for kind in required if kind not in present]
+    return "、".join(str(Attachment.Kind(kind).label) for kind in required if kind not in present)
+
+
+@rule("document_missing")
+def required_documents_present(application: GrantApplication) -> str | None:
+    missing = missing_documents(application, application.fund.required_documents or [])
     if missing:
-        return _("A required document is missing: %(documents)s.") % {"documents": "、".join(map(str, missing))}
+        return _("A required document is missing: %(documents)s.") % {"documents": missing}
     return None
 
 
@@ -173,12 +177,8 @@ def completion_report_complete(application: GrantApplication) -> str | None:
 
 @rule("document_missing")
 def completion_documents_present(application: GrantApplication) -> str | None:
-    from .models.applications import Attachment
-
-    required = application.fund.completion_documents or []
-    present = set(application.attachments.values_list("kind", flat=True))
-    missing = [Attachment.Kind(kind).label for kind in required if kind not in present]
+    missing = missing_documents(application, application.fund.completion_documents or [])
     if missing:
         return _("A document required with the completion report is missing: %(documents)s.") % {
-            "documents": "、".join(map(str, missing))}
+            "documents": missing}
     return None
