@@ -76,7 +76,9 @@ def test_placeholders_of_every_translation_match_the_msgid():
         for text in _msgstrs(entry):
             if sorted(set(NAMED.findall(text))) != wanted:
                 problems.append((entry.msgid, text))
-            elif unnamed and len(UNNAMED.findall(text)) != len(UNNAMED.findall(entry.msgid)):
+            # An escaped "%%" is a literal percent sign, not a placeholder ("%% on" would look like "% o").
+            elif unnamed and (len(UNNAMED.findall(text.replace("%%", "")))
+                              != len(UNNAMED.findall(entry.msgid.replace("%%", "")))):
                 problems.append((entry.msgid, text))
     assert not problems, f"placeholders differ: {problems}"
 

@@ -9,6 +9,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_fsm import FSMField, transition
 
 from .applications import MONEY, BeneficiaryGroup, BudgetLine, GrantApplication
@@ -18,7 +19,7 @@ class ProgressReport(models.Model):
     """A progress report a project owes on a due date (慈善法 Art 79: at least every 3 months when long)."""
 
     class Status(models.TextChoices):
-        DUE = "due", _("due")
+        DUE = "due", pgettext_lazy("progress report status", "due")
         SUBMITTED = "submitted", _("submitted, under review")
         RETURNED = "returned", _("returned for revision")
         ACCEPTED = "accepted", _("accepted")

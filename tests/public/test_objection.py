@@ -49,7 +49,8 @@ def test_an_objection_with_the_right_captcha_pauses_the_grant(client, in_publici
     entry = AuditEntry.objects.filter(application=in_publicity).latest("id")
     assert (entry.action, entry.actor) == ("receive_objection", None)
     with translation.override("zh-hans"):
-        assert translation.gettext("Your objection was received.")[:4] in page_text(client.get(response["Location"]))
+        assert translation.gettext("Your objection was received. The grant is paused while the foundation "
+                                    "examines it.")[:4] in page_text(client.get(response["Location"]))
 
 
 def test_a_wrong_captcha_changes_nothing(client, in_publicity):
