@@ -6,15 +6,18 @@ stops its own server on 127.0.0.1):
     .venv/bin/python bench/api_latency.py                          # 100,000 applications (the issue's size)
     .venv/bin/python bench/api_latency.py --applications 20000      # quicker
     .venv/bin/python bench/api_latency.py --clients 40 --requests 2000 --duration 60
+    .venv/bin/python bench/api_latency.py --workers 2 --threads 4 --keep-alive   # gthread workers, kept connections
 
 1. Organisations and people (bench.common.make_cast): 5 street offices x 4 communities, one person per
    role, each with an API token (rest_framework.authtoken).
 2. N applications spread over the communities (bench.common.bulk_applications: two budget lines and a
    beneficiary group each) in a mix of states: 10% drafts, 40% at street review, 20% at foundation review,
    30% in progress, interleaved in chunks along the ids. Then ANALYZE.
-3. The server of bench/http_latency.py (gunicorn, 2 sync workers, DEBUG off, bench.settings).
+3. The server of bench/http_latency.py (gunicorn, 2 sync workers, DEBUG off, bench.settings); `--threads`
+   makes them gthread workers (GUNICORN_CMD_ARGS), which can keep a connection open between requests.
 4. Each scenario with 1 client (service time, no queueing) and N concurrent clients (threads, http.client,
-   a new loopback connection per request, `Authorization: Token ...`), bounded by requests and time:
+   a new loopback connection per request, or one kept open with `--keep-alive`, `Authorization: Token ...`),
+   bounded by requests and time (the ceiling is measured with the same clients and server):
    `/healthz` (the ceiling: a trivial Django view), then the API lists as the people who use them.
 
 It prints figures and never asserts on them.
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import sys
 import textwrap
 import time
@@ -85,19 +89,43 @@ def tokens(cast: Cast) -> dict[str, str]:
     return {role: Token.objects.get_or_create(user=users[pk])[0].key for role, pk in people.items()}
 
 
-def api_get(port: int, path: str, token: str | None) -> int:
-    """One GET over a new loopback connection (gunicorn's sync workers close it after each response)."""
-    connection = http.client.HTTPConnection(HOST, port, timeout=60)
-    headers = {"Host": f"{HOST}:{port}", "Accept": "application/json"}
-    if token:
-        headers["Authorization"] = f"Token {token}"
-    try:
-        connection.request("GET", path, headers=headers)
-        response = connection.getresponse()
-        response.read()
-        return response.status
-    finally:
-        connection.close()
+class Client:
+    """One load-generating client: a new loopback connection per request, or one kept open (`--keep-alive`)."""
+
+    def __init__(self, port: int, *, keep_alive: bool = False) -> None:
+        self.port, self.keep_alive = port, keep_alive
+        self.connection: http.client.HTTPConnection | None = None
+
+    def get(self, path: str, token: str | None) -> int:
+        headers = {"Host": f"{HOST}:{self.port}", "Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Token {token}"
+        reused = self.connection is not None
+        try:
+            return self._get(path, headers)
+        except (http.client.RemoteDisconnected, ConnectionError):
+            if not reused:
+                raise
+            return self._get(path, headers)  # the server closed an idle kept connection: once more, anew
+
+    def _get(self, path: str, headers: dict[str, str]) -> int:
+        if self.connection is None:
+            self.connection = http.client.HTTPConnection(HOST, self.port, timeout=60)
+        try:
+            self.connection.request("GET", path, headers=headers)
+            response = self.connection.getresponse()
+            response.read()
+            if not self.keep_alive or response.will_close:
+                self.close()
+            return response.status
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
 
 
 def deep_page(path: str, key: str, pages: int) -> str:
@@ -138,8 +166,10 @@ def visible_counts(cast: Cast) -> str:
         for role in ("programme_officer", "street_reviewer", "applicant"))
 
 
-def queries_per_request(requests: list[tuple[str, str, str | None]], keys: dict[str, str]) -> list[list[Any]]:
-    """Statements of one request of each kind, through Django's test client in this process (warm)."""
+def queries_per_request(requests: list[tuple[str, str, str | None]], keys: dict[str, str], *,
+                        repeats: int = 100) -> list[list[Any]]:
+    """Statements of one request of each kind, through Django's test client in this process (warm), and the
+    median time and mean CPU time of this process (Python: framework, ORM, serializers) over `repeats` more."""
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -156,8 +186,14 @@ def queries_per_request(requests: list[tuple[str, str, str | None]], keys: dict[
         queries = [q for q in captured.captured_queries
                    if q["sql"].split(" ", 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK")]
         slowest = sorted(queries, key=lambda q: -float(q["time"]))[:2]
-        rows.append([name, response.status_code, len(queries), ms(seconds),
-                     ms(sum(float(q["time"]) for q in queries)),
+        walls, cpu = [], time.process_time()
+        for _ in range(repeats):
+            started = time.perf_counter()
+            client.get(path)
+            walls.append(time.perf_counter() - started)
+        cpu = (time.process_time() - cpu) / repeats
+        rows.append([name, response.status_code, len(queries), ms(seconds), ms(percentile(sorted(walls), 50)),
+                     ms(cpu), ms(sum(float(q["time"]) for q in queries)),
                      ", ".join(f"{kind} x{n}" for kind, n in breakdown([q["sql"] for q in queries])),
                      ", ".join(f"{classify(q['sql'])} {float(q['time']) * 1000:.1f} ms" for q in slowest)])
     return rows
@@ -172,12 +208,18 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="at most this many requests per scenario (default 400; /healthz: 5x)")
     parser.add_argument("--duration", type=float, default=20.0, help="at most this many seconds per scenario")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="gunicorn threads per worker (default 1: sync workers; more: the gthread worker)")
+    parser.add_argument("--keep-alive", action="store_true",
+                        help="each client keeps its connection open (needs --threads > 1: sync workers close it)")
     parser.add_argument("--port", type=int, default=8124)
     parser.add_argument("--streets", type=int, default=5)
     parser.add_argument("--communities-per-street", type=int, default=4)
     parser.add_argument("--schema", choices=("auto", "migrate", "models"), default="auto")
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args(argv)
+    if args.keep_alive and args.threads < 2:
+        parser.error("--keep-alive needs --threads 2 or more: gunicorn's sync workers close every connection")
 
     import warnings
 
@@ -202,15 +244,20 @@ def run(args: argparse.Namespace, scratch: Any, load_at_start: str) -> None:
     connections.close_all()
 
     results: list[Result] = []
+    if args.threads > 1:  # the server of http_latency.py takes the worker count only; gunicorn reads the rest here
+        os.environ["GUNICORN_CMD_ARGS"] = f"--worker-class gthread --threads {args.threads}"
     with server(scratch.name, args.port, args.workers) as how:
         for name, path, who in requests:
             def job(path: str = path, who: str | None = who) -> Callable[[], int]:
-                return lambda: api_get(args.port, path, keys[who] if who else None)
+                client = Client(args.port, keep_alive=args.keep_alive)
+                return lambda: client.get(path, keys[who] if who else None)
 
             budget = args.requests * (5 if who is None else 1)
             results.append(run_load(name, [repeat(job())], max_requests=30, duration=args.duration))
             results.append(run_load(name, [repeat(job()) for _ in range(args.clients)], max_requests=budget,
                                     duration=args.duration))
+    if args.threads > 1:
+        how = how.replace("(sync workers)", f"(gthread workers, {args.threads} threads each)")
 
     print()
     print(f"load at start: {load_at_start}")
@@ -224,7 +271,9 @@ def run(args: argparse.Namespace, scratch: Any, load_at_start: str) -> None:
           f"{setup_seconds:.1f} s; visible to: {visible}")
     print(f"server    : {how}; DJANGO_SETTINGS_MODULE=bench.settings, DEBUG=false, "
           f"DATABASE_URL={database_url(scratch.name)}, CONN_MAX_AGE=60")
-    print(f"clients   : {args.clients} threads in this process (http.client, a new loopback connection per request, "
+    connections = "one kept-alive loopback connection each" if args.keep_alive else \
+        "a new loopback connection per request"
+    print(f"clients   : {args.clients} threads in this process (http.client, {connections}, "
           f"Authorization: Token), at most {args.requests} requests (healthz {args.requests * 5}) or "
           f"{args.duration:.0f} s per scenario; the 1-client rows show the service time without queueing")
     print(f"command   : {command_line()}")
@@ -250,11 +299,14 @@ def run(args: argparse.Namespace, scratch: Any, load_at_start: str) -> None:
               f"{shares} of it")
     print()
     print("Queries per request (one warm request each through Django's test client in this process, same "
-          "database, no concurrent load; ms are single samples; BEGIN/COMMIT not counted):")
-    print(table(["request", "status", "queries", "ms", "DB ms"], [row[:5] for row in request_queries]))
+          "database, before the server starts; `ms` and `DB ms` of that one request, `p50 ms` and `CPU ms` (this "
+          "process's CPU time, i.e. Python, including the test client's own) over 100 more; BEGIN/COMMIT not "
+          "counted):")
+    print(table(["request", "status", "queries", "ms", "p50 ms", "CPU ms", "DB ms"],
+                [row[:7] for row in request_queries]))
     for row in request_queries:
-        print(textwrap.fill(f"{row[0]}: {row[5]}", width=110, subsequent_indent="    "))
-        print(textwrap.fill(f"    slowest: {row[6]}", width=110, subsequent_indent="    "))
+        print(textwrap.fill(f"{row[0]}: {row[7]}", width=110, subsequent_indent="    "))
+        print(textwrap.fill(f"    slowest: {row[8]}", width=110, subsequent_indent="    "))
     print(f"\nload at end: {load_text()}")
 
 

@@ -89,7 +89,9 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     def get_queryset(self) -> QuerySet[GrantApplication]:
         # Lists are newest first by id (grants.api.pagination): the primary key's index serves each page.
-        return applications_visible_to(self.request.user)
+        visible = applications_visible_to(self.request.user)
+        # A list page reads plain rows of the columns it shows, not model instances (ApplicationSerializer).
+        return visible.values(*ApplicationSerializer.row_columns) if self.action == "list" else visible
 
     def filter_queryset(self, queryset: QuerySet[GrantApplication]) -> QuerySet[GrantApplication]:
         # Building the filter form costs about as much as the page's query: skipped when no filter is asked for.
