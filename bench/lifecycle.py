@@ -579,10 +579,11 @@ def origin(frames_root: Path) -> Callable:
     return wrapper
 
 
-def breakdown_walk(cast: Cast, publicity: str) -> tuple[dict[str, int], dict[str, int], list, list]:
+def breakdown_walk(cast: Cast, publicity: str, action_shown: str = BREAKDOWN_ACTION,
+                   ) -> tuple[dict[str, int], dict[str, int], list, list]:
     """Walk one application and one stock process with every statement recorded (not timed).
 
-    Returns the statements per action for both, and the recorded statements of BREAKDOWN_ACTION.
+    Returns the statements per action for both, and the recorded statements of `action_shown`.
     """
     from django.db import connection
 
@@ -600,7 +601,7 @@ def breakdown_walk(cast: Cast, publicity: str) -> tuple[dict[str, int], dict[str
             with connection.execute_wrapper(recorder):
                 walker.step(key, action, role, data)
             per_action[variant][action] = len(recorder.records)  # type: ignore[attr-defined]
-            if action == BREAKDOWN_ACTION:
+            if action == action_shown:
                 found[variant] = recorder.records  # type: ignore[attr-defined]
     return per_action["domain"], per_action["stock"], found["domain"], found["stock"]
 
@@ -719,7 +720,7 @@ def report(runs: list[Run], processes: Sequence[int], args: argparse.Namespace, 
     print(table(["action", *[f"{v} ms, {p} proc" for v, p in columns]], rows))
     print()
 
-    print(f"Breakdown of ONE domain step: `{BREAKDOWN_ACTION}` (street review -> street sign-off), "
+    print(f"Breakdown of ONE domain step: `{args.breakdown}`, "
           f"{len(domain_sql)} statements, vs the same task in stock viewflow ({len(stock_sql)}):")
     domain_kinds = dict(breakdown([sql for sql, _p, _v in domain_sql]))
     stock_kinds = dict(breakdown([sql for sql, _p, _v in stock_sql]))
@@ -761,6 +762,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--schema", choices=("auto", "migrate", "models"), default="auto",
                         help="migrate the scratch database, or build it from the models (auto: migrate unless "
                              "the migrations lag the models)")
+    parser.add_argument("--breakdown", default=BREAKDOWN_ACTION,
+                        choices=[action for action, _role, _data in all_steps() if action not in UNTIMED],
+                        help=f"the step shown statement by statement (default {BREAKDOWN_ACTION})")
     parser.add_argument("--keep-db", action="store_true", help="keep the scratch database for inspection")
     args = parser.parse_args(argv)
     processes = [int(p) for p in args.processes.split(",")]
@@ -771,7 +775,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         cast = make_cast(streets=1, communities_per_street=1)
         no_completion_documents(cast)
         warm_up(cast, args.publicity)
-        per_domain, per_stock, domain_sql, stock_sql = breakdown_walk(cast, args.publicity)
+        per_domain, per_stock, domain_sql, stock_sql = breakdown_walk(cast, args.publicity, args.breakdown)
         runs = []
         for variant in variants:
             for p in processes:

@@ -53,26 +53,73 @@ def _recipients_and_preferences(application: GrantApplication | None, recipient:
     return people, preferences
 
 
-def _insert_once(event: Event) -> bool:
-    """Insert the event unless its natural key is already recorded: one round trip, no savepoint.
-
-    `INSERT ... ON CONFLICT (natural_key) DO NOTHING RETURNING id` (PostgreSQL, SQLite 3.35+); any other
-    integrity error (a missing application, say) still raises.
-    """
+def _insert_sql(event: Event) -> tuple[str, list[Any]]:
+    """`INSERT` of the event unless its natural key is already recorded, returning its id (no row if it was)."""
     fields = [f for f in Event._meta.concrete_fields if not f.primary_key]
     values = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
     quote = connection.ops.quote_name
     sql = (f"INSERT INTO {quote(Event._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
            f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT ({quote('natural_key')}) DO NOTHING "
            f"RETURNING {quote(Event._meta.pk.column)}")
+    return sql, values
+
+
+def _saved(event: Event, pk: int) -> None:
+    event.pk = pk
+    event._state.adding = False
+    event._state.db = connection.alias
+
+
+def _insert_once(event: Event) -> bool:
+    """Insert the event unless its natural key is already recorded: one round trip, no savepoint.
+
+    `INSERT ... ON CONFLICT (natural_key) DO NOTHING RETURNING id` (PostgreSQL, SQLite 3.35+); any other
+    integrity error (a missing application, say) still raises.
+    """
+    sql, values = _insert_sql(event)
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         row = cursor.fetchone()
     if row is None:
         return False
-    event.pk = row[0]
-    event._state.adding = False
-    event._state.db = connection.alias
+    _saved(event, row[0])
+    return True
+
+
+def _insert_once_with_deliveries(event: Event, deliveries: list[Delivery]) -> bool:
+    """`_insert_once` and the deliveries' `INSERT` in one statement (PostgreSQL: data-modifying `WITH`).
+
+    The deliveries are written only when the event is: an event recorded before inserts nothing at all.
+    """
+    event_sql, values = _insert_sql(event)
+    quote = connection.ops.quote_name
+    sql = f"WITH ev AS ({event_sql})"
+    if deliveries:
+        fields = [f for f in Delivery._meta.concrete_fields if not f.primary_key and f.name != "event"]
+        columns = ", ".join(quote(f.column) for f in fields)
+        row = f"({', '.join(f'%s::{f.db_type(connection)}' for f in fields)})"
+        for delivery in deliveries:
+            values += [f.get_db_prep_save(f.pre_save(delivery, add=True), connection) for f in fields]
+        sql += (f", d AS (INSERT INTO {quote(Delivery._meta.db_table)} ({quote('event_id')}, {columns}) "
+                f"SELECT ev.id, v.* FROM ev, (VALUES {', '.join([row] * len(deliveries))}) AS v ({columns}) "
+                f"RETURNING {quote(Delivery._meta.pk.column)}, {quote('recipient_id')}, {quote('channel')}) "
+                "SELECT ev.id, d.* FROM ev LEFT JOIN d ON true")
+    else:
+        sql += " SELECT ev.id FROM ev"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        rows = cursor.fetchall()
+    if not rows:
+        return False
+    _saved(event, rows[0][0])
+    if not deliveries:
+        return True
+    # (recipient, channel) is unique per event: it pairs each returned id with its delivery.
+    ids = {(recipient_id, channel): pk for _event, pk, recipient_id, channel in rows}
+    for delivery in deliveries:
+        delivery.event, delivery.pk = event, ids[(delivery.recipient_id, delivery.channel)]
+        delivery._state.adding = False
+        delivery._state.db = connection.alias
     return True
 
 
@@ -113,12 +160,20 @@ def event_record(
     """
     event = Event(kind=kind, natural_key=natural_key, application=application, recipient=recipient,
                   recipient_role=recipient_role, payload=payload or {})
-    if not _insert_once(event):
-        return None
-    people, preferences = _recipients_and_preferences(application, recipient, recipient_role)
-    deliveries = [Delivery(event=event, recipient=person, channel=channel)
-                  for person in people for channel in _reachable_channels(person, preferences.get(person.pk))]
-    Delivery.objects.bulk_create(deliveries)
+    if connection.vendor == "postgresql":
+        # Who hears of it first, then the event and its deliveries in one round trip.
+        people, preferences = _recipients_and_preferences(application, recipient, recipient_role)
+        deliveries = [Delivery(recipient=person, channel=channel)
+                      for person in people for channel in _reachable_channels(person, preferences.get(person.pk))]
+        if not _insert_once_with_deliveries(event, deliveries):
+            return None
+    else:
+        if not _insert_once(event):
+            return None
+        people, preferences = _recipients_and_preferences(application, recipient, recipient_role)
+        deliveries = [Delivery(event=event, recipient=person, channel=channel)
+                      for person in people for channel in _reachable_channels(person, preferences.get(person.pk))]
+        Delivery.objects.bulk_create(deliveries)
     ids = [delivery.pk for delivery in deliveries]
     transaction.on_commit(lambda: _enqueue(ids))
     return event

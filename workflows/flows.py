@@ -25,7 +25,7 @@ from .views import TaskView
 
 def in_state(state: State) -> Callable[[Activation], bool]:
     """A gateway condition: the application has reached `state`."""
-    return lambda activation: activation.process.application.status == state
+    return lambda activation: activation.process.current_application().status == state
 
 
 def human_task() -> flow.View:

@@ -2,10 +2,51 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from viewflow.workflow.managers import TaskQuerySet
 from viewflow.workflow.models import Process, Task
+
+if TYPE_CHECKING:
+    from grants.models import GrantApplication
+
+
+@dataclass
+class InFlight:
+    """The transition moving a process right now: its application as the service holds it, and reads done ahead.
+
+    `last_exits` maps a state to (action, actor id) of the application's latest audit row leaving that state,
+    or (None, None) when it never left it; `workflows.sync` reads it for the state the transition reached,
+    together with the open task, so that assigning the next task needs no query of its own.
+    """
+
+    application: GrantApplication
+    last_exits: dict[str, tuple[str | None, int | None]] = field(default_factory=dict)
+
+
+_in_flight: ContextVar[InFlight | None] = ContextVar("workflows_in_flight", default=None)
+
+
+@contextmanager
+def transition_in_flight(flight: InFlight) -> Iterator[InFlight]:
+    """While the flow moves on a transition, its nodes see the service's application (and what sync read)."""
+    token = _in_flight.set(flight)
+    try:
+        yield flight
+    finally:
+        _in_flight.reset(token)
+
+
+def in_flight(application_id: int) -> InFlight | None:
+    """The transition in flight for this application, if one is moving its process now."""
+    flight = _in_flight.get()
+    return flight if flight is not None and flight.application.pk == application_id else None
 
 
 class GrantProcess(Process):
@@ -23,6 +64,18 @@ class GrantProcess(Process):
 
     def __str__(self) -> str:
         return str(self.application)
+
+    def current_application(self) -> GrantApplication:
+        """The application; during a transition the very object the service just saved, without a query.
+
+        Gateways, timers and assignment must route on the state the service reached, and reading it again
+        would cost a query per node. Cached on the process only (assigning it would also cache this
+        process on the service's application).
+        """
+        flight = in_flight(self.application_id)
+        if flight is not None:
+            GrantProcess._meta.get_field("application").set_cached_value(self, flight.application)
+        return self.application
 
 
 class GrantTaskManager(models.Manager.from_queryset(TaskQuerySet)):

@@ -76,3 +76,11 @@ def tasks_of_application(application_id: int) -> QuerySet[Task]:
     """The application's open human tasks (who holds each, since when, until when)."""
     return _human_tasks().filter(**{f"{APPLICATION}_id": application_id},
                                  status__in=[STATUS.NEW, STATUS.ASSIGNED, STATUS.STARTED])
+
+
+def tasks_count_capped(tasks: QuerySet[Task], cap: int) -> int:
+    """How many tasks there are, counting no further than `cap` + 1 (`COUNT(*)` over a `LIMIT` subquery).
+
+    For the header badges ("99+"): their cost stays fixed however many tasks wait.
+    """
+    return tasks.order_by().values("pk")[:cap + 1].count()

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.db.models import Subquery
 from django.utils.translation import gettext as _
 from viewflow.workflow.nodes import View
 from viewflow.workflow.status import STATUS
 
 from grants.errors import ActionForbidden, ApplicationConflict
-from grants.models import GrantApplication
+from grants.models import AuditEntry, GrantApplication
 
 from .flows import GrantFlow
-from .models import GrantProcess, GrantTask
+from .models import GrantProcess, GrantTask, InFlight, transition_in_flight
 from .timers import OPEN_STATUSES
 
 if TYPE_CHECKING:
@@ -29,13 +30,26 @@ if TYPE_CHECKING:
 CANCELLING_ACTIONS = frozenset({"withdraw", "cancel"})
 
 
-def open_task(application: GrantApplication, state: str) -> GrantTask | None:
-    """The open task of the application's step that waits in `state`, if the flow has one (one query)."""
+def open_task(application: GrantApplication, state: str, *, flight: InFlight | None = None) -> GrantTask | None:
+    """The open task of the application's step that waits in `state`, if the flow has one (one query).
+
+    With `flight`, the same query also reads the application's latest exit from the state it has just
+    reached (for `workflows.assignment.preferred_owner`, which runs when the flow creates that step's task).
+    """
     node = getattr(GrantFlow, state, None)
     if node is None:
         return None
-    return (GrantTask.objects.filter(process__grantprocess__application=application, flow_task=node,
-                                status__in=OPEN_STATUSES).order_by("-pk").first())
+    tasks = GrantTask.objects.filter(process__grantprocess__application=application, flow_task=node,
+                                     status__in=OPEN_STATUSES).order_by("-pk")
+    reached = application.status
+    if flight is not None:
+        exits = AuditEntry.objects.filter(application=application, from_state=reached).order_by("-id")
+        tasks = tasks.annotate(last_exit_action=Subquery(exits.values("action")[:1]),
+                               last_exit_actor=Subquery(exits.values("actor_id")[:1]))
+    task = tasks.first()
+    if task is not None and flight is not None:
+        flight.last_exits[reached] = (task.last_exit_action, task.last_exit_actor)
+    return task
 
 
 def complete_human_task(task: GrantTask, actor: AbstractBaseUser | None, application: GrantApplication) -> None:
@@ -45,9 +59,6 @@ def complete_human_task(task: GrantTask, actor: AbstractBaseUser | None, applica
                               % {"owner": task.owner.get_full_name() or task.owner.get_username()},
                               code="task_claimed")
     with task.activation() as activation:
-        # The gateways, timers and assignment that follow read the application the service just saved.
-        # (Cached on the process only: assigning it would also cache this process on the caller's object.)
-        GrantProcess._meta.get_field("application").set_cached_value(activation.process, application)
         if task.status == STATUS.NEW:
             activation.assign(actor)
         activation.start(None)
@@ -56,8 +67,21 @@ def complete_human_task(task: GrantTask, actor: AbstractBaseUser | None, applica
 
 def on_application_transitioned(*, application: GrantApplication, action: str, source: str, target: str,
                                 actor: AbstractBaseUser | None, **kwargs: object) -> None:
-    """Move the process along with the application (see the module docstring)."""
+    """Move the process along with the application (see the module docstring).
+
+    The gateways, timers and assignment that follow read the application the service just saved
+    (`GrantProcess.current_application`), not a copy loaded again.
+    """
+    with transition_in_flight(InFlight(application=application)) as flight:
+        _move_process(application=application, action=action, source=source, actor=actor, flight=flight)
+
+
+def _move_process(*, application: GrantApplication, action: str, source: str, actor: AbstractBaseUser | None,
+                  flight: InFlight) -> None:
+    """Start, cancel or advance the process for one transition (the three cases of the module docstring)."""
     if action == "submit":
+        # Submitting leaves the draft, which nothing returns to: the application has never left its first step.
+        flight.last_exits[application.status] = (None, None)
         GrantFlow.start.run(application=application, actor=actor)
         return
     if action in CANCELLING_ACTIONS:
@@ -66,7 +90,7 @@ def on_application_transitioned(*, application: GrantApplication, action: str, s
             GrantFlow.instance.cancel(process)
         return
     # The task is looked up through the process in one query; the process alone only to explain a miss.
-    task = open_task(application, source)
+    task = open_task(application, source, flight=flight)
     if task is None:
         if not GrantProcess.objects.filter(application=application).exists():
             raise ApplicationConflict(_("This application has no running process; an administrator must repair "

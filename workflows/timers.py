@@ -33,7 +33,7 @@ REPORTING_STEPS = (State.IN_PROGRESS, State.REPORT_RETURNED)
 def _report_overdue_at(activation: Activation) -> dt.datetime | None:
     """For the applicant's implementation tasks: the moment the next report becomes overdue."""
     step = activation.flow_task.name.partition("__")[0]  # a boundary timer node is named after its task
-    due = activation.process.application.next_report_due_on
+    due = activation.process.current_application().next_report_due_on
     if step not in REPORTING_STEPS or due is None:
         return None
     return timezone.make_aware(dt.datetime.combine(due + dt.timedelta(days=1), dt.time.min))
@@ -45,24 +45,24 @@ def service_time_due(activation: Activation) -> dt.datetime:
     The applicant's implementation tasks run until the next report becomes overdue.
     """
     return (_report_overdue_at(activation)
-            or _after_working_days(activation.process.application.fund.service_time_working_days))
+            or _after_working_days(activation.process.current_application().fund.service_time_working_days))
 
 
 def escalation_due(activation: Activation) -> dt.datetime:
     """When a new task still open is escalated to the role above."""
     return (_report_overdue_at(activation)
-            or _after_working_days(activation.process.application.fund.escalation_working_days))
+            or _after_working_days(activation.process.current_application().fund.escalation_working_days))
 
 
 def publicity_due(activation: Activation) -> dt.datetime:
     """The start of the first day after the publicity period (which the approval computed)."""
-    ends_on = activation.process.application.publicity_ends_on
+    ends_on = activation.process.current_application().publicity_ends_on
     return timezone.make_aware(dt.datetime.combine(ends_on + dt.timedelta(days=1), dt.time.min))
 
 
 def end_publicity(activation: Activation) -> None:
     """The publicity timer fired: move the application on to the agreement."""
-    application_end_publicity(application=activation.process.application)
+    application_end_publicity(application=activation.process.current_application())
 
 
 def _host_task(activation: Activation) -> Task:
@@ -83,7 +83,7 @@ def _record(activation: Activation, kind: MessageType, *, escalate: bool) -> Non
     event_record(
         kind=kind,
         natural_key=f"{kind}:task:{host.pk}",
-        application=activation.process.application,
+        application=activation.process.current_application(),
         recipient=None if escalate else host.owner,
         recipient_role=role,
         payload={"task": host.pk, "step": step.state.value, "waiting_since": host.created.isoformat()},
@@ -94,7 +94,7 @@ def record_task_created(activation: Activation) -> None:
     """Tell whoever a new task is given or offered to."""
     from notifications.receivers import on_task_created
 
-    on_task_created(task_pk=activation.task.pk, application=activation.process.application,
+    on_task_created(task_pk=activation.task.pk, application=activation.process.current_application(),
                     step=activation.flow_task.name, owner=activation.task.owner)
 
 

@@ -28,6 +28,7 @@ from viewflow.workflow.status import STATUS
 from grants.errors import ActionForbidden, ApplicationConflict
 from grants.permissions import step_permission
 from grants.states import State
+from notifications.context_processors import KNOWN_TASK_COUNTS
 
 from .models import GrantProcess
 
@@ -148,6 +149,8 @@ def _task_list(request: HttpRequest, *, queue: bool, page_error: str = "", statu
 
     tasks = tasks_queue(request.user) if queue else tasks_inbox(request.user)
     page = paginate(request, tasks)
+    # The header's badge of this list shows the paginator's count instead of counting again.
+    setattr(request, KNOWN_TASK_COUNTS, {"queue" if queue else "inbox": page.paginator.count})
     return render_page(request, "workflows/task_list.html", {
         "page": page, "rows": task_rows(page.object_list), "queue": queue, "page_error": page_error,
     }, status=status, active="queue" if queue else "inbox")
