@@ -216,6 +216,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "grants.api.errors.exception_handler",
     "DATE_INPUT_FORMATS": ["iso-8601"],
+    # Token requests per address and username (password guessing); counted in the default cache.
+    "DEFAULT_THROTTLE_RATES": {"auth_token": env.str("API_TOKEN_RATE", default="10/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "community-grants API",

@@ -28,6 +28,7 @@ DESCRIPTIONS = {
     "404": "Nothing there, or nothing the caller may see.",
     "409": "A conflict: the application changed meanwhile, or the fund lacks the money.",
     "415": "Unsupported content type of the request body.",
+    "429": "Too many requests: wait and try again.",
 }
 
 
@@ -44,7 +45,10 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
         for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
-            for code in _error_codes(method):
+            codes = _error_codes(method)
+            if operation.get("operationId", "").startswith("auth_token"):
+                codes.append("429")
+            for code in codes:
                 operation["responses"].setdefault(code, {
                     "description": DESCRIPTIONS[code], "content": {"application/json": {"schema": ref}}})
     return result

@@ -7,6 +7,8 @@ existence is never revealed; in scope but not allowed is 403 (the services decid
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -20,6 +22,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from .. import services
@@ -46,11 +49,23 @@ from .serializers import (
 )
 
 
+class TokenRequestThrottle(SimpleRateThrottle):
+    """Password guesses for one account from one address are limited (API_TOKEN_RATE, e.g. 10/min)."""
+
+    scope = "auth_token"
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        data = request.data if isinstance(request.data, Mapping) else {}
+        who = f"{self.get_ident(request)}|{data.get('username', '')}"  # any text: hashed into a safe cache key
+        return self.cache_format % {"scope": self.scope, "ident": hashlib.sha256(who.encode()).hexdigest()}
+
+
 @extend_schema_view(post=extend_schema(summary="The caller's API token, from their username and password"))
 class TokenView(ObtainAuthToken):
     """Exchange a username and password for the caller's API token (send it as `Authorization: Token <key>`)."""
 
     parser_classes = (parsers.JSONParser, parsers.FormParser)
+    throttle_classes = (TokenRequestThrottle,)
 
 
 def visible_application(user: Any, pk: int, queryset: QuerySet[GrantApplication] | None = None) -> GrantApplication:

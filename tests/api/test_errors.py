@@ -231,3 +231,17 @@ def test_wrong_credentials(api, cast, passwords):
     bad_token = api(None)
     bad_token.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
     assert_error(bad_token.get(f"{API}/applications/"), 401, "authentication_failed")
+
+
+def test_password_guessing_for_one_account_is_throttled(api, passwords, settings):
+    """After API_TOKEN_RATE attempts for one username, further ones get 429, while other accounts still work."""
+    anonymous = api(None)
+    for _attempt in range(10):
+        response = anonymous.post(f"{API}/auth/token/", {"username": "applicant", "password": "wrong"},
+                                  format="json")
+        assert response.status_code == 400
+    response = anonymous.post(f"{API}/auth/token/", {"username": "applicant", "password": passwords}, format="json")
+    assert response.status_code == 429
+    assert response.json()["code"] == "throttled"
+    response = anonymous.post(f"{API}/auth/token/", {"username": "finance", "password": passwords}, format="json")
+    assert response.status_code == 200 and response.json()["token"]
