@@ -27,7 +27,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from workflows.selectors import tasks_inbox, tasks_of_application, tasks_queue
+from workflows.selectors import tasks_of_application
 
 from . import rules, services
 from .actions import ACTIONS, action_perform, available_actions
@@ -92,14 +92,6 @@ class Nav:
         self.is_finance = Role.FINANCE in roles
         self.user_name = person_name(user) if user.is_authenticated else ""
 
-    @cached_property
-    def inbox_count(self) -> int:
-        return tasks_inbox(self.user).count()
-
-    @cached_property
-    def queue_count(self) -> int:
-        return tasks_queue(self.user).count()
-
 
 def render_page(request: HttpRequest, template: str, context: dict[str, Any], *, status: int = 200,
                 active: str = "") -> HttpResponse:
@@ -112,8 +104,40 @@ def forbidden(request: HttpRequest, message: str) -> HttpResponse:
     return render_page(request, "403.html", {"exception": message}, status=403)
 
 
+class CappedPaginator(Paginator):
+    """Counts no further than `cap` rows: past it the pages say "at least N" (`capped`) instead of the total.
+
+    A total over every row costs as much as reading them all (the queue of a street: 16,000 tasks); the
+    count is `COUNT(*)` over a `LIMIT cap + 1` subquery of ids, without the list's ordering or columns.
+    """
+
+    def __init__(self, object_list: QuerySet, per_page: int, *, cap: int) -> None:
+        super().__init__(object_list, per_page)
+        self.cap = cap
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.order_by().values("pk")[:self.cap + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        """There are more rows than were counted (`count` is `cap` + 1, `num_pages` a lower bound)."""
+        return self.count > self.cap
+
+
+# Lists count at most this many rows for their page total (or up to the page asked for, if further).
+COUNT_CAP = 1000
+
+
 def paginate(request: HttpRequest, queryset: QuerySet) -> Page:
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    """The page asked for, its total counted no further than COUNT_CAP rows or the end of that page."""
+    try:
+        number = max(int(request.GET.get("page", 1)), 1)
+    except (TypeError, ValueError):
+        number = 1
+    # Far pages count up to their own end, so that "next" shows whenever one more row exists.
+    cap = max(COUNT_CAP, min(number, 10**6) * PAGE_SIZE)
+    return CappedPaginator(queryset, PAGE_SIZE, cap=cap).get_page(request.GET.get("page"))
 
 
 def visible_application(user: AbstractBaseUser, pk: int) -> GrantApplication:
@@ -483,15 +507,20 @@ def _private_file(stored: FieldFile, *, content_type: str, filename: str = "", c
     return response
 
 
-@login_required
-def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
-    """A document of an application the person may see, always as a download under its original name."""
-    attachment = _visible_attachment(request.user, pk, "file", "original_name", "content_type")
+def attachment_file(user: AbstractBaseUser, pk: int) -> FileResponse:
+    """The document as a download under its original name, if the person may see it (pages and API); else 404."""
+    attachment = _visible_attachment(user, pk, "file", "original_name", "content_type")
     # The type detected at upload; rows from before content checks get the neutral type.
     content_type = (attachment.content_type if attachment.content_type in ALLOWED_CONTENT_TYPES
                     else "application/octet-stream")
     return _private_file(attachment.file, content_type=content_type, filename=attachment.original_name,
                          cache="private, no-store")
+
+
+@login_required
+def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
+    """A document of an application the person may see, always as a download under its original name."""
+    return attachment_file(request.user, pk)
 
 
 @login_required

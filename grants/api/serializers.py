@@ -92,10 +92,10 @@ class BeneficiaryGroupSerializer(serializers.ModelSerializer):
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
-    """A document of the application; the file itself is downloaded from `download_url` (login session)."""
+    """A document of the application; the file itself is downloaded from `download_url` (token or session)."""
 
     kind_label = serializers.CharField(source="get_kind_display")
-    download_url = serializers.HyperlinkedIdentityField(view_name="attachment_download")
+    download_url = serializers.HyperlinkedIdentityField(view_name="api-attachment-file")
 
     class Meta:
         model = Attachment

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -228,3 +228,13 @@ class FundStatementView(APIView):
             "entries": entries,
         })
 
+
+
+class AttachmentFileView(APIView):
+    """A document's file, for callers who may see its application (404 otherwise), as the web page serves it."""
+
+    @extend_schema(summary="Download a document's file", responses={(200, "*/*"): OpenApiTypes.BINARY})
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        from ..views import attachment_file
+
+        return attachment_file(request.user, pk)

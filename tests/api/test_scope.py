@@ -114,3 +114,17 @@ def test_without_credentials_everything_but_the_schema_is_401(api, cast, applica
         assert_error(response, 401, "not_authenticated")
         assert response["WWW-Authenticate"] == "Token"
     assert api(None).get(f"{API}/schema/").status_code == 200
+
+
+def test_a_document_downloads_with_a_token_only_for_people_who_may_see_it(api, cast, applications):
+    mine = applications["a1_review"]
+    listed = api(cast.applicant).get(f"/api/v1/applications/{mine.pk}/attachments/").json()
+    url = listed[0]["download_url"]
+    assert "/api/v1/attachments/" in url
+
+    response = api(cast.applicant).get(url)
+    assert response.status_code == 200
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert b"".join(response.streaming_content).startswith(b"%PDF")
+    assert_error(api(cast.applicant_b).get(url), 404, "not_found")
+    assert api(None).get(url).status_code == 401
