@@ -12,6 +12,8 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django_fsm.signals import post_transition
+
         from grants.models import Tranche
         from grants.signals import application_transitioned, tranche_paid
 
@@ -19,3 +21,5 @@ class NotificationsConfig(AppConfig):
 
         application_transitioned.connect(receivers.on_application_transitioned, dispatch_uid="notifications.events")
         tranche_paid.connect(receivers.on_tranche_paid, sender=Tranche, dispatch_uid="notifications.tranche_paid")
+        post_transition.connect(receivers.on_tranche_released, sender=Tranche,
+                                dispatch_uid="notifications.tranche_payable")

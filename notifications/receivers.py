@@ -12,9 +12,6 @@ from .services import event_record
 if TYPE_CHECKING:
     from grants.models import AuditEntry, GrantApplication
 
-# Transitions that make tranches payable.
-RELEASING_ACTIONS = frozenset({"sign_agreement", "accept_progress_report", "accept_completion"})
-
 
 def on_application_transitioned(*, application: GrantApplication, action: str, audit_entry: AuditEntry,
                                 **kwargs: object) -> None:
@@ -33,10 +30,16 @@ def on_application_transitioned(*, application: GrantApplication, action: str, a
     elif action == "receive_objection":
         event_record(kind=MessageType.OBJECTION_FILED, application=application,
                      recipient_role=Role.SECRETARY_GENERAL, natural_key=key)
-    if action in RELEASING_ACTIONS:
-        for tranche in application.tranches.filter(status=Tranche.Status.PAYABLE, payable_since__isnull=False):
-            event_record(kind=MessageType.TRANCHE_PAYABLE, application=application, recipient_role=Role.FINANCE,
-                         payload={"amount": str(tranche.amount)}, natural_key=f"tranche_payable:{tranche.pk}")
+
+
+# A tranche is released only inside the transition that met its condition (signing, mid-term or final
+# acceptance), in that transaction: the event is recorded as it happens, from the tranche in hand.
+def on_tranche_released(*, instance: Tranche, name: str, **kwargs: object) -> None:
+    """Finance hears that a tranche has become payable."""
+    if name != "release" or "exception" in kwargs:
+        return
+    event_record(kind=MessageType.TRANCHE_PAYABLE, application=instance.application, recipient_role=Role.FINANCE,
+                 payload={"amount": str(instance.amount)}, natural_key=f"tranche_payable:{instance.pk}")
 
 
 def on_tranche_paid(*, tranche: Tranche, **kwargs: object) -> None:

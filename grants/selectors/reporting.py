@@ -78,9 +78,12 @@ def outstanding_progress_reports(application: GrantApplication) -> QuerySet[Prog
         status__in=[ProgressReport.Status.DUE, ProgressReport.Status.RETURNED]).order_by("number")
 
 
-def next_report_due(application: GrantApplication) -> dt.date | None:
-    """The earliest date any report of the project is owed by (None when nothing is owed)."""
-    if application.status not in COMPLETION_OWED_STATES:
+def next_report_due(application: GrantApplication, *, status: str | None = None) -> dt.date | None:
+    """The earliest date any report of the project is owed by (None when nothing is owed).
+
+    `status` is the state to answer for, when a transition is about to move the project there.
+    """
+    if (status or application.status) not in COMPLETION_OWED_STATES:
         return None
     dates = list(outstanding_progress_reports(application).values_list("due_on", flat=True)[:1])
     if application.completion_due_on:

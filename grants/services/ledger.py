@@ -60,9 +60,16 @@ def entry_hash(*, prev_hash: str, fund_id: int, seq: int, kind: str, amount: Dec
 
 
 def lock_balance(fund: Fund) -> FundBalance:
-    """Lock the fund's balance row for the rest of the transaction (every posting to the fund waits here)."""
-    FundBalance.objects.get_or_create(fund=fund)
-    return FundBalance.objects.select_for_update().get(fund=fund)
+    """Lock the fund's balance row for the rest of the transaction (every posting to the fund waits here).
+
+    One `SELECT ... FOR UPDATE` when the row exists (always, after the fund's first posting); a fund without
+    one yet gets it created first (`get_or_create` copes with a concurrent creator), then locked.
+    """
+    try:
+        return FundBalance.objects.select_for_update().get(fund=fund)
+    except FundBalance.DoesNotExist:
+        FundBalance.objects.get_or_create(fund=fund)
+        return FundBalance.objects.select_for_update().get(fund=fund)
 
 
 def ledger_post(
@@ -77,33 +84,58 @@ def ledger_post(
     memo: str = "",
     balance: FundBalance | None = None,
 ) -> LedgerEntry:
-    """Append one entry to the fund's ledger and move its running totals, refusing to go below zero."""
+    """Append one entry to the fund's ledger and move its running totals, refusing to go below zero.
+
+    `balance` is the fund's row already locked by the caller in its transaction; without it the row is
+    locked here (in a transaction of its own when the caller has none).
+    """
     amount = Decimal(amount).quantize(Decimal("0.01"))
     if amount <= 0:
         raise ValueError("ledger amounts are positive; the kind says which way money moves")
-    with transaction.atomic():
-        balance = balance or lock_balance(fund)
-        effect = EFFECTS[kind]
-        balance.received_total += effect.received * amount
-        balance.fees_total += effect.fees * amount
-        balance.committed_total += effect.committed * amount
-        balance.paid_total += effect.paid * amount
-        balance.returned_total += effect.returned * amount
-        balance.available += effect.available * amount
-        if balance.available < 0:
-            raise ApplicationConflict(
-                _("Insufficient funds: the fund has %(available)s yuan available, %(amount)s yuan are needed.")
-                % {"available": balance.available + amount, "amount": amount}, code="insufficient_funds")
-        created_at = timezone.now()
-        seq = balance.last_seq + 1
-        ids = {"application_id": application.pk if application else None,
-               "donation_id": donation.pk if donation else None,
-               "tranche_id": tranche.pk if tranche else None}
-        digest = entry_hash(prev_hash=balance.last_hash, fund_id=fund.pk, seq=seq, kind=kind, amount=amount,
-                            actor_id=actor.pk if actor else None, memo=memo, created_at=created_at, **ids)
+    if balance is None and not transaction.get_connection().in_atomic_block:
+        with transaction.atomic():
+            return _append(fund=fund, kind=kind, amount=amount, actor=actor, application=application,
+                           donation=donation, tranche=tranche, memo=memo, balance=lock_balance(fund))
+    return _append(fund=fund, kind=kind, amount=amount, actor=actor, application=application, donation=donation,
+                   tranche=tranche, memo=memo, balance=balance or lock_balance(fund))
+
+
+def _append(*, fund: Fund, kind: str, amount: Decimal, actor: AbstractBaseUser | None,
+            application: GrantApplication | None, donation: Donation | None, tranche: Tranche | None, memo: str,
+            balance: FundBalance) -> LedgerEntry:
+    """The entry and the new totals, written inside the caller's transaction with the balance row locked.
+
+    1. Work out the new totals and refuse before anything is written (the balance object is left untouched,
+       so a caller that catches the refusal goes on with nothing changed, without needing a savepoint).
+    2. Insert the entry and update the balance. No savepoint around the two writes: an error there marks
+       the caller's whole transaction for rollback (`savepoint=False`), as PostgreSQL would anyway.
+    """
+    effect = EFFECTS[kind]
+    totals = {
+        "received_total": balance.received_total + effect.received * amount,
+        "fees_total": balance.fees_total + effect.fees * amount,
+        "committed_total": balance.committed_total + effect.committed * amount,
+        "paid_total": balance.paid_total + effect.paid * amount,
+        "returned_total": balance.returned_total + effect.returned * amount,
+        "available": balance.available + effect.available * amount,
+    }
+    if totals["available"] < 0:
+        raise ApplicationConflict(
+            _("Insufficient funds: the fund has %(available)s yuan available, %(amount)s yuan are needed.")
+            % {"available": balance.available, "amount": amount}, code="insufficient_funds")
+    created_at = timezone.now()
+    seq = balance.last_seq + 1
+    ids = {"application_id": application.pk if application else None,
+           "donation_id": donation.pk if donation else None,
+           "tranche_id": tranche.pk if tranche else None}
+    digest = entry_hash(prev_hash=balance.last_hash, fund_id=fund.pk, seq=seq, kind=kind, amount=amount,
+                        actor_id=actor.pk if actor else None, memo=memo, created_at=created_at, **ids)
+    with transaction.atomic(savepoint=False):
         entry = LedgerEntry.objects.create(
             fund=fund, seq=seq, kind=kind, amount=amount, memo=memo, actor=actor, created_at=created_at,
-            prev_hash=balance.last_hash, hash=digest, **ids, **{name: getattr(balance, name) for name in TOTALS})
+            prev_hash=balance.last_hash, hash=digest, **ids, **totals)
+        for name, value in totals.items():
+            setattr(balance, name, value)
         balance.last_seq, balance.last_hash = seq, digest
         balance.save()
     return entry

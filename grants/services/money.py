@@ -16,6 +16,7 @@ from ..models import (
     Community,
     Donation,
     Fund,
+    FundBalance,
     GrantApplication,
     LedgerEntry,
     Role,
@@ -158,19 +159,33 @@ def management_fee_charge(*, actor: AbstractBaseUser, fund: Fund, amount: Decima
 
 # --- Commitments -------------------------------------------------------------------------------------------
 
-def restricted_available(fund: Fund) -> dict[int, Decimal]:
-    """What is left of each received restricted donation (its amount less net commitments drawn on it)."""
-    donations = {d.pk: d.amount for d in Donation.objects.filter(
-        fund=fund, status=Donation.Status.RECEIVED).filter(
-        Q(restricted_category__isnull=False) | Q(restricted_community__isnull=False)).only("pk", "amount")}
-    drawn = (LedgerEntry.objects.filter(fund=fund, donation_id__in=donations,
+def _restricted_donations(fund: Fund) -> tuple[list[Donation], dict[int, Decimal]]:
+    """The fund's received restricted donations (oldest first) and what is left of each."""
+    donations = list(Donation.objects.filter(fund=fund, status=Donation.Status.RECEIVED).filter(
+        Q(restricted_category__isnull=False) | Q(restricted_community__isnull=False)).order_by("received_on", "pk"))
+    left = {d.pk: d.amount for d in donations}
+    if not donations:
+        return donations, left
+    drawn = (LedgerEntry.objects.filter(fund=fund, donation_id__in=left,
                                         kind__in=[Kind.COMMITMENT, Kind.COMMITMENT_RELEASED])
              .values("donation_id", "kind").annotate(total=Sum("amount")))
-    left = dict(donations)
     for row in drawn:
         sign = -1 if row["kind"] == Kind.COMMITMENT else 1
         left[row["donation_id"]] += sign * row["total"]
-    return left
+    return donations, left
+
+
+def restricted_available(fund: Fund) -> dict[int, Decimal]:
+    """What is left of each received restricted donation (its amount less net commitments drawn on it)."""
+    return _restricted_donations(fund)[1]
+
+
+def ledger_sums(application: GrantApplication, *kinds: str) -> dict[str, Decimal]:
+    """The application's ledger total of each of `kinds` (zero for a kind without entries), in one query."""
+    sums = dict.fromkeys(kinds, Decimal(0))
+    sums.update(application.ledger_entries.filter(kind__in=kinds).order_by().values_list("kind").annotate(
+        total=Sum("amount")))
+    return sums
 
 
 def _schedule(application: GrantApplication) -> list[Tranche]:
@@ -196,13 +211,11 @@ def commitment_post(*, application: GrantApplication, actor: AbstractBaseUser) -
     balance = lock_balance(fund)
     needed = application.approved_amount
     entries = []
-    restricted = restricted_available(fund)
-    matching = Donation.objects.filter(pk__in=[pk for pk, left in restricted.items() if left > 0]).order_by(
-        "received_on", "pk")
-    for donation in matching:
+    donations, restricted = _restricted_donations(fund)
+    for donation in donations:
         if needed <= 0:
             break
-        if not donation.matches(application):
+        if restricted[donation.pk] <= 0 or not donation.matches(application):
             continue
         draw = min(needed, restricted[donation.pk])
         entries.append(ledger_post(fund=fund, kind=Kind.COMMITMENT, amount=draw, actor=actor,
@@ -245,25 +258,30 @@ def _sources(application: GrantApplication) -> list[tuple[int | None, Decimal]]:
 
 
 def commitment_release(*, application: GrantApplication, actor: AbstractBaseUser | None,
-                       reason: str, amount: Decimal | None = None) -> Decimal:
+                       reason: str, amount: Decimal | None = None, balance: FundBalance | None = None) -> Decimal:
     """Give the unpaid commitment of a grant back to the fund (and to its restricted donations).
 
     Without `amount` all of it is released and the unpaid tranches are voided (the grant ended). With an
     amount only that much is released, pooled money first, so donors' restricted money keeps serving them.
+    `balance` is the fund's balance row when the caller has already locked it.
     """
-    balance = lock_balance(application.fund)
+    balance = balance or lock_balance(application.fund)
     left = amount
     released = Decimal(0)
     sources = _sources(application)
+    shares = []
     for source, unpaid in (sources if amount is None else reversed(sources)):
         share = unpaid if left is None else min(unpaid, left)
         if share > 0:
-            donation = Donation.objects.get(pk=source) if source else None
-            ledger_post(fund=application.fund, kind=Kind.COMMITMENT_RELEASED, amount=share, actor=actor,
-                        application=application, donation=donation, memo=reason[:300], balance=balance)
-            released += share
+            shares.append((source, share))
             if left is not None:
                 left -= share
+    donations = Donation.objects.in_bulk([source for source, _share in shares if source])
+    for source, share in shares:
+        ledger_post(fund=application.fund, kind=Kind.COMMITMENT_RELEASED, amount=share, actor=actor,
+                    application=application, donation=donations[source] if source else None, memo=reason[:300],
+                    balance=balance)
+        released += share
     if amount is None:
         for tranche in application.tranches.filter(status__in=[Tranche.Status.PLANNED, Tranche.Status.PAYABLE]):
             tranche.void()
@@ -342,9 +360,8 @@ def refund_receive(*, actor: AbstractBaseUser, application: GrantApplication, am
     _ensure_finance(actor, application.fund)
     amount = _amount(amount)
     balance = lock_balance(application.fund)  # before the sums: two refunds at once must not both fit
-    paid = application.ledger_entries.filter(kind=Kind.TRANCHE_PAID).aggregate(total=Sum("amount"))["total"] or 0
-    returned = application.ledger_entries.filter(kind=Kind.REFUND_RECEIVED).aggregate(
-        total=Sum("amount"))["total"] or 0
+    sums = ledger_sums(application, Kind.TRANCHE_PAID, Kind.REFUND_RECEIVED)
+    paid, returned = sums[Kind.TRANCHE_PAID], sums[Kind.REFUND_RECEIVED]
     if amount > paid - returned:
         raise ApplicationError(_("A project cannot return more than it was paid (%(left)s yuan).")
                                % {"left": paid - returned}, code="refund_too_large", field="amount")

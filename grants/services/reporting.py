@@ -96,6 +96,9 @@ def reporting_plan(application: GrantApplication) -> list[ProgressReport]:
                    midterm_required=application.midterm_required), start=1)]
     if application.midterm_required and not any(report.is_midterm for report in reports):
         application.midterm_required = False  # nothing to review: the project ends before a report falls due
+    # What `obligations_refresh` finds once these reports are stored: set now, the signing's own save writes it
+    # (the refresh after the signing then has nothing to change).
+    application.next_report_due_on = min([report.due_on for report in reports] + [application.completion_due_on])
     return reports
 
 
@@ -244,25 +247,29 @@ def completion_report_save(
 def completion_report_submit(*, actor: User, application: GrantApplication, comment: str = "") -> GrantApplication:
     """The applicant hands in the completion report for street verification."""
 
+    def owe_nothing_while_verified() -> None:
+        # Stored by the transition's own save (no separate update of the application).
+        application.next_report_due_on = next_report_due(application, status=State.COMPLETION_VERIFICATION)
+
     def stamp() -> None:
         CompletionReport.objects.filter(application=application).update(submitted_at=timezone.now())
-        obligations_refresh(application)
 
-    return run_transition(application, "submit_completion_report", actor=actor, comment=comment, effects=stamp)
+    return run_transition(application, "submit_completion_report", actor=actor, comment=comment,
+                          prepare=owe_nothing_while_verified, effects=stamp)
 
 
 def completion_return(*, actor: User, application: GrantApplication, reason: str) -> GrantApplication:
     """The street or the foundation returns the completion report with reasons; it is owed again."""
 
     def owe_again() -> None:
+        # Both dates are stored by the transition's own save (no separate updates of the application).
         resubmit_by = timezone.localdate() + dt.timedelta(days=RESUBMISSION_DAYS)
         if application.completion_due_on is None or application.completion_due_on < resubmit_by:
             application.completion_due_on = resubmit_by
-            GrantApplication.objects.filter(pk=application.pk).update(completion_due_on=resubmit_by)
-        obligations_refresh(application)
+        application.next_report_due_on = next_report_due(application, status=State.REPORT_RETURNED)
 
     return run_transition(application, "return_completion_report", actor=actor,
-                          comment=require_text(reason, field="reason"), effects=owe_again)
+                          comment=require_text(reason, field="reason"), prepare=owe_again)
 
 
 # --- Deadlines -------------------------------------------------------------------------------------------

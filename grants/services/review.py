@@ -176,8 +176,7 @@ def agreement_sign(*, actor: User, application: GrantApplication, comment: str =
         reports.extend(reporting_plan(application))
 
     def start_project() -> None:
-        ProgressReport.objects.bulk_create(reports)
-        obligations_refresh(application)
+        ProgressReport.objects.bulk_create(reports)  # reporting_plan already set the next due date
         tranches_release(application=application, condition=Tranche.Condition.AGREEMENT_SIGNED)
 
     return run_transition(application, "sign_agreement", actor=actor, comment=comment, prepare=plan_reporting,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from ..errors import ApplicationError
@@ -13,7 +12,7 @@ from ..models import GrantApplication, LedgerEntry, Tranche
 from ..selectors.reporting import actual_spending_total
 from ..states import State
 from .ledger import ledger_post, lock_balance
-from .money import commitment_release, refund_receive
+from .money import commitment_release, ledger_sums, refund_receive
 from .transitions import require_text, run_transition
 
 if TYPE_CHECKING:
@@ -36,17 +35,13 @@ class UnspentMoney:
 TRANSFER_TARGET_STATES = (State.AGREEMENT, State.IN_PROGRESS, State.PROGRESS_REVIEW)
 
 
-def _sum(application: GrantApplication, *kinds: str) -> Decimal:
-    return application.ledger_entries.filter(kind__in=kinds).aggregate(total=Sum("amount"))["total"] or Decimal(0)
-
-
 def final_tranches_settle(*, application: GrantApplication, actor: User | None) -> Decimal:
     """At acceptance, pay only what was really spent: shrink or void the final tranche and release the rest.
 
     The final tranche(s) become payable for the actual spending not yet covered by the earlier tranches; the part
     of the commitment no tranche will pay goes back to the fund. Returns the amount released.
     """
-    lock_balance(application.fund)
+    balance = lock_balance(application.fund)
     spent = min(actual_spending_total(application), application.approved_amount)
     tranches = list(application.tranches.exclude(status=Tranche.Status.VOID).order_by("number"))
     finals = [t for t in tranches if t.condition == Tranche.Condition.COMPLETION_ACCEPTED]
@@ -62,21 +57,23 @@ def final_tranches_settle(*, application: GrantApplication, actor: User | None) 
         else:
             tranche.void()
         tranche.save()
-    committed = _sum(application, Kind.COMMITMENT) - _sum(application, Kind.COMMITMENT_RELEASED)
-    scheduled = application.tranches.exclude(status=Tranche.Status.VOID).aggregate(
-        total=Sum("amount"))["total"] or Decimal(0)
-    excess = committed - scheduled
+    sums = ledger_sums(application, Kind.COMMITMENT, Kind.COMMITMENT_RELEASED)
+    # The tranches read above, as just saved: the balance lock keeps payments of this fund out meanwhile.
+    scheduled = sum((t.amount for t in tranches if t.status != Tranche.Status.VOID), Decimal(0))
+    excess = sums[Kind.COMMITMENT] - sums[Kind.COMMITMENT_RELEASED] - scheduled
     if excess > 0:
-        return commitment_release(application=application, actor=actor, amount=excess,
+        return commitment_release(application=application, actor=actor, amount=excess, balance=balance,
                                   reason=_("not spent according to the completion report"))
     return Decimal(0)
 
 
 def unspent_money(application: GrantApplication) -> Decimal:
     """Money paid to the project that it did not spend and has not yet returned or moved on."""
-    paid = _sum(application, Kind.TRANCHE_PAID)
-    settled = _sum(application, Kind.REFUND_RECEIVED, Kind.TRANSFER_OUT)
-    return max(paid - actual_spending_total(application) - settled, Decimal(0))
+    sums = ledger_sums(application, Kind.TRANCHE_PAID, Kind.REFUND_RECEIVED, Kind.TRANSFER_OUT)
+    unsettled = sums[Kind.TRANCHE_PAID] - sums[Kind.REFUND_RECEIVED] - sums[Kind.TRANSFER_OUT]
+    if unsettled <= 0:
+        return Decimal(0)  # spending is never negative: no need to read it
+    return max(unsettled - actual_spending_total(application), Decimal(0))
 
 
 def _transfer_target(application: GrantApplication, target: object) -> GrantApplication:
