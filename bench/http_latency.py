@@ -163,9 +163,13 @@ def clone_applications(cast: Cast, templates: list[Template], total: int, *, ass
             processes = [_copy(t.process) for t in chosen]
             Process.objects.bulk_create(processes)
             with connection.cursor() as cursor:  # the multi-table child rows: bulk_create cannot do MTI
-                cursor.execute("INSERT INTO workflows_grantprocess (process_ptr_id, application_id) "
-                               "SELECT * FROM unnest(%s::bigint[], %s::bigint[])",
-                               [[p.pk for p in processes], [a.pk for a in apps]])
+                # The copied application keeps its template's community and fund: so do the scope columns.
+                cursor.execute("INSERT INTO workflows_grantprocess (process_ptr_id, application_id, community_id, "
+                               "street_office_id, foundation_id) "
+                               "SELECT u.process, u.application, t.community_id, t.street_office_id, t.foundation_id "
+                               "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS u(process, application, "
+                               "template) JOIN workflows_grantprocess t ON t.process_ptr_id = u.template",
+                               [[p.pk for p in processes], [a.pk for a in apps], [t.process.pk for t in chosen]])
             new_tasks: list[Any] = []
             owners = []
             for app, process, t in zip(apps, processes, chosen, strict=True):

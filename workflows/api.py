@@ -21,7 +21,7 @@ from grants.selectors import applications_visible_to
 from grants.states import State
 
 from . import services
-from .selectors import tasks_inbox, tasks_queue
+from .selectors import tasks_inbox, tasks_inbox_and_queue, tasks_queue
 
 BOXES = ("inbox", "queue")
 
@@ -87,7 +87,7 @@ class TaskViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if boxes:
             raise serializers.ValidationError({"box": _("Choose inbox or queue, or leave the parameter out.")},
                                               code="invalid_choice")
-        return tasks_inbox(user) | tasks_queue(user)
+        return tasks_inbox_and_queue(user)
 
     def _visible_task(self, pk: int) -> Task:
         """The task if its application is one the caller may see; otherwise 404."""
@@ -99,7 +99,7 @@ class TaskViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return task
 
     def _row(self, task: Task) -> Response:
-        fresh = (tasks_inbox(self.request.user) | tasks_queue(self.request.user)).filter(pk=task.pk).first()
+        fresh = tasks_inbox_and_queue(self.request.user).filter(pk=task.pk).first()
         return Response(TaskSerializer(fresh or task, context=self.get_serializer_context()).data)
 
     @extend_schema(summary="Take a task from the queue into the caller's inbox", request=None,

@@ -176,6 +176,7 @@ class GrantFlow(flow.Flow):
     def start_process(self, activation: Activation, application, actor) -> GrantProcess:
         # By id: assigning the object would cache this in-flight process on the caller's application.
         activation.process.application_id = application.pk
+        activation.process.set_scope(application)
         activation.task.owner = actor
         return activation.process
 

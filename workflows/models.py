@@ -54,6 +54,15 @@ class GrantProcess(Process):
 
     application = models.OneToOneField("grants.GrantApplication", on_delete=models.PROTECT,
                                        related_name="process", verbose_name=_("application"))
+    # Copies of the application's organisations, so that the queue filters on who may take a task without
+    # joining application, community and fund. Set at the start (`GrantFlow.start_process`) and kept right
+    # when a community moves to another street office or a fund to another foundation (`workflows.receivers`).
+    community = models.ForeignKey("grants.Community", on_delete=models.PROTECT, related_name="+",
+                                  db_index=False, verbose_name=_("community"))
+    street_office = models.ForeignKey("grants.StreetOffice", on_delete=models.PROTECT, related_name="+",
+                                      db_index=False, verbose_name=_("street office"))
+    foundation = models.ForeignKey("grants.Foundation", on_delete=models.PROTECT, related_name="+",
+                                   db_index=False, verbose_name=_("foundation"))
 
     class Meta:
         verbose_name = _("grant process")
@@ -61,6 +70,26 @@ class GrantProcess(Process):
         ordering = ["-created"]
         # Declared here: viewflow adds `manage` only when the flows module is imported before migrate.
         default_permissions = ("add", "change", "delete", "view", "manage")
+        # The queue joins each candidate task to its process by id and keeps those of the person's organisation:
+        # (scope id, process id) finds them in the index alone, and the receivers' updates by scope use it too.
+        indexes = [
+            models.Index(fields=["community", "process_ptr"], name="grantprocess_community_idx"),
+            models.Index(fields=["street_office", "process_ptr"], name="grantprocess_street_idx"),
+            models.Index(fields=["foundation", "process_ptr"], name="grantprocess_foundation_idx"),
+        ]
+
+    def set_scope(self, application: GrantApplication) -> None:
+        """Copy the application's community, street office and foundation ids (one query unless loaded already)."""
+        fields = type(application)._meta
+        if fields.get_field("community").is_cached(application) and fields.get_field("fund").is_cached(application):
+            street_office_id, foundation_id = application.community.street_office_id, application.fund.foundation_id
+        else:
+            street_office_id, foundation_id = (type(application).objects.filter(pk=application.pk)
+                                               .values_list("community__street_office_id", "fund__foundation_id")
+                                               .get())
+        self.community_id = application.community_id
+        self.street_office_id = street_office_id
+        self.foundation_id = foundation_id
 
     def __str__(self) -> str:
         return str(self.application)

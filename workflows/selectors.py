@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from functools import reduce
+from operator import or_
 from typing import TYPE_CHECKING
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
@@ -11,58 +14,90 @@ from viewflow.workflow.status import STATUS
 from grants.models import AuditEntry, ConflictDeclaration, Role
 from grants.models.organisations import COMMUNITY_ROLES
 from grants.permissions import role_keys
-from grants.states import STEPS, Scope
+from grants.states import ROLE_SCOPE, STEPS, Scope, Step
 
 from .flows import GrantFlow
 
 if TYPE_CHECKING:
     from grants.permissions import AnyUser
 
-APPLICATION = "process__grantprocess__application"
-SCOPE_PATH = {
-    Scope.COMMUNITY: f"{APPLICATION}__community_id",
-    Scope.STREET: f"{APPLICATION}__community__street_office_id",
-    Scope.FOUNDATION: f"{APPLICATION}__fund__foundation_id",
+PROCESS = "process__grantprocess"
+APPLICATION = f"{PROCESS}__application"
+# Who may take a task is decided on the organisations copied onto its process (no join to application,
+# community or fund); `workflows.receivers` keeps them right when a community or fund moves.
+SCOPE_COLUMN = {
+    Scope.COMMUNITY: f"{PROCESS}__community_id",
+    Scope.STREET: f"{PROCESS}__street_office_id",
+    Scope.FOUNDATION: f"{PROCESS}__foundation_id",
 }
+TAKEN = (STATUS.ASSIGNED, STATUS.STARTED)
 
 
 def _human_tasks() -> QuerySet[Task]:
     deadline = (Task.objects.filter(previous=OuterRef("pk"), status=STATUS.SCHEDULED)
                 .order_by("scheduled").values("scheduled")[:1])
-    return (Task.objects.filter(flow_task_type="HUMAN", process__flow_class=GrantFlow)
-            .select_related("owner", "process__grantprocess__application__community",
-                            "process__grantprocess__application__category")
+    # Only grant processes have a GrantProcess row: the inner join replaces a filter on the flow class.
+    return (Task.objects.filter(flow_task_type="HUMAN", **{f"{PROCESS}__isnull": False})
+            .select_related("owner", f"{APPLICATION}__community", f"{APPLICATION}__category")
             .annotate(deadline=Subquery(deadline))
             .order_by("created", "pk"))
 
 
 def tasks_inbox(user: AnyUser) -> QuerySet[Task]:
     """Open tasks the user has taken or was given, oldest first, each with its service-time deadline."""
-    return _human_tasks().filter(owner=user, status__in=[STATUS.ASSIGNED, STATUS.STARTED])
+    return _human_tasks().filter(owner=user, status__in=TAKEN)
+
+
+def _barred_after(step: Step) -> frozenset[str]:
+    """States whose sign-off by a person bars them from this step (separation of duties in its chain)."""
+    if step.chain is None:
+        return frozenset()
+    return frozenset(s.state for s in STEPS.values() if s.chain == step.chain and s.state != step.state
+                     and not (step.role == Role.APPLICANT and s.role == Role.APPLICANT))
+
+
+def _role_steps(role: str) -> dict[frozenset[str], list[object]]:
+    """The flow nodes where `role` decides, grouped by the earlier sign-offs that bar a person from them."""
+    groups: dict[frozenset[str], list[object]] = defaultdict(list)
+    for step in STEPS.values():
+        node = getattr(GrantFlow, step.state, None)
+        if step.role == role and node is not None:
+            groups[_barred_after(step)].append(node)
+    return groups
 
 
 def _offer_filter(user: AnyUser) -> Q:
-    """Tasks offered to the user: a step of a role they hold, in scope, and nothing that bars them."""
-    offered = Q(pk__in=[])
-    own_communities = [org for _role, scope, org in role_keys(user) if scope == Scope.COMMUNITY]
-    for role, scope, org_id in role_keys(user):
-        for step in STEPS.values():
-            node = getattr(GrantFlow, step.state, None)
-            if step.role != role or node is None:
-                continue
-            clause = Q(flow_task=node, **{SCOPE_PATH[Scope(scope)]: org_id})
-            if role != Role.APPLICANT:
-                clause &= ~Exists(ConflictDeclaration.objects.filter(
-                    application=OuterRef(APPLICATION), person=user))
-            if role not in COMMUNITY_ROLES and own_communities:
-                clause &= ~Q(**{f"{SCOPE_PATH[Scope.COMMUNITY]}__in": own_communities})
-            if step.chain:
-                other_steps = [s.state for s in STEPS.values() if s.chain == step.chain and s.state != step.state
-                               and not (role == Role.APPLICANT and s.role == Role.APPLICANT)]
-                clause &= ~Exists(AuditEntry.objects.filter(
-                    application=OuterRef(APPLICATION), actor=user, from_state__in=other_steps))
-            offered |= clause
-    return offered
+    """Tasks offered to the user: a step of a role they hold, in scope, and nothing that bars them.
+
+    1. Per role: its steps, on processes of the organisations where the user holds it (one `IN`);
+    2. steps of a sign-off chain: not if the user signed another step of that chain for the application;
+    3. roles outside the community: never for the user's own communities, nor with a declared conflict
+       (one `NOT EXISTS` for all those roles together).
+    """
+    orgs_of_role: dict[str, list[int]] = defaultdict(list)
+    for role, _scope, org_id in sorted(role_keys(user)):
+        orgs_of_role[role].append(org_id)
+    own_communities = sorted({org for role, scope, org in role_keys(user) if scope == Scope.COMMUNITY})
+    applicant: list[Q] = []
+    others: list[Q] = []
+    for role, orgs in orgs_of_role.items():
+        steps = []
+        for barred, nodes in _role_steps(role).items():
+            clause = Q(flow_task__in=nodes)
+            if barred:
+                clause &= ~Exists(AuditEntry.objects.filter(application=OuterRef(f"{APPLICATION}_id"), actor=user,
+                                                            from_state__in=sorted(barred)))
+            steps.append(clause)
+        if not steps:
+            continue
+        clause = Q(**{f"{SCOPE_COLUMN[ROLE_SCOPE[Role(role)]]}__in": orgs}) & reduce(or_, steps)
+        if role not in COMMUNITY_ROLES and own_communities:
+            clause &= ~Q(**{f"{SCOPE_COLUMN[Scope.COMMUNITY]}__in": own_communities})
+        (applicant if role == Role.APPLICANT else others).append(clause)
+    if others:
+        conflict = ConflictDeclaration.objects.filter(application=OuterRef(f"{APPLICATION}_id"), person=user)
+        applicant.append(reduce(or_, others) & ~Exists(conflict))
+    return reduce(or_, applicant, Q(pk__in=[]))
 
 
 def tasks_queue(user: AnyUser) -> QuerySet[Task]:
@@ -70,6 +105,14 @@ def tasks_queue(user: AnyUser) -> QuerySet[Task]:
     if not role_keys(user):
         return Task.objects.none()
     return _human_tasks().filter(_offer_filter(user), status=STATUS.NEW)
+
+
+def tasks_inbox_and_queue(user: AnyUser) -> QuerySet[Task]:
+    """The inbox and the queue in one list (one filter, not a union of the two querysets), oldest first."""
+    mine = Q(owner=user, status__in=TAKEN)
+    if role_keys(user):
+        mine |= Q(_offer_filter(user), status=STATUS.NEW)
+    return _human_tasks().filter(mine)
 
 
 def tasks_of_application(application_id: int) -> QuerySet[Task]:

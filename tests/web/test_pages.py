@@ -52,8 +52,8 @@ def test_the_navigation_follows_the_roles(browser, cast):
 
 def test_the_queue_counts_what_is_waiting(browser, cast, make_application):
     advance(make_application(), State.STREET_REVIEW, cast)
-    nav = browser(cast.street_reviewer).get(reverse("workflows:queue")).context["nav"]
-    assert (nav.inbox_count, nav.queue_count) == (0, 1)
+    badges = browser(cast.street_reviewer).get(reverse("workflows:queue")).context["task_badges"]
+    assert (badges.inbox, badges.queue) == ("0", "1")
 
 
 def test_the_new_application_form_saves_a_draft_with_lines_groups_and_documents(browser, cast):

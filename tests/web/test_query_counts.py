@@ -55,3 +55,25 @@ def test_list_pages_cost_a_fixed_number_of_queries(page, browser, cast, django_a
         response = client.get(url)
     assert response.content.decode().count(TITLE) == 25  # one page
     assert response.context["page"].paginator.count == 30
+
+
+def test_a_long_list_counts_only_so_far_and_still_pages_to_its_end(browser, cast, monkeypatch):
+    import grants.views
+
+    monkeypatch.setattr(grants.views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(grants.views, "COUNT_CAP", 4)
+    add_applications(cast, 7, until="draft")
+    client = browser(cast.applicant)
+
+    def page(number: int):
+        return client.get(reverse("my_applications"), {"page": number}).context["page"]
+
+    first = page(1)
+    assert (first.paginator.count, first.paginator.capped, first.paginator.num_pages) == (5, True, 3)
+    assert first.has_next()  # "page 1 of at least 3"
+    third = page(3)  # counts up to its own end and one row past it
+    assert (len(third.object_list), third.has_next(), third.paginator.capped) == (2, True, True)
+    last = page(4)
+    assert (len(last.object_list), last.has_next(), last.paginator.capped, last.paginator.num_pages) == (
+        1, False, False, 4)
+    assert page(99).number == 4  # past the end: the last page, as before
