@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.safestring import SafeString
@@ -34,6 +32,7 @@ from .errors import ActionForbidden, ApplicationError
 from .exports import statement_filename, statement_lines, write_statement_xlsx
 from .models import Community, Donation, Fund, Role, Tranche
 from .money_forms import DonationForm, ManagementFeeForm, PayForm, PeriodForm, ReceiveForm, RefundForm
+from .pagination import paginate
 from .permissions import holds_foundation_role
 from .selectors import (
     fund_balance_series,
@@ -55,7 +54,6 @@ if TYPE_CHECKING:
 
     from .selectors.money import Totals, YearlyIndicators
 
-PAGE_SIZE = 25
 LEDGER_PAGE_SIZE = 50
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -121,10 +119,6 @@ def show_invalid(form: forms.Form, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
-
-
-def paginate(request: HttpRequest, queryset: QuerySet, size: int = PAGE_SIZE) -> Page:
-    return Paginator(queryset, size).get_page(request.GET.get("page"))
 
 
 # --- The money pages' start --------------------------------------------------------------------------------

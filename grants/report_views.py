@@ -261,7 +261,8 @@ def overdue_panel(user: AbstractBaseUser) -> dict[str, Any]:
 @login_required
 def overdue_list(request: HttpRequest) -> HttpResponse:
     """Every project the person may see whose report is overdue."""
-    from .views import paginate, render_page
+    from .pagination import paginate
+    from .views import render_page
 
     if not sees_overdue_projects(request.user):
         raise PermissionDenied(_("Only street office and foundation staff follow overdue projects."))

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import document_views, report_views, views
+from . import attachment_views, document_views, report_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,7 +11,7 @@ urlpatterns = [
     path("applications/new/", views.application_create, name="application_create"),
     path("applications/<int:pk>/", views.application_detail, name="application_detail"),
     path("applications/<int:pk>/edit/", views.application_edit, name="application_edit"),
-    path("applications/<int:pk>/documents/", views.attachment_upload, name="attachment_upload"),
+    path("applications/<int:pk>/documents/", attachment_views.attachment_upload, name="attachment_upload"),
     path("applications/<int:pk>/actions/<slug:action>/", views.application_action, name="application_action"),
     path("applications/<int:pk>/agreement.pdf", document_views.agreement_pdf, name="application_agreement_pdf"),
     path("applications/<int:pk>/certificate.pdf", document_views.certificate_pdf, name="application_certificate_pdf"),
@@ -19,6 +19,6 @@ urlpatterns = [
          name="completion_report_edit"),
     path("applications/<int:pk>/deadline-extension/", report_views.deadline_extension, name="deadline_extension"),
     path("applications/overdue/", report_views.overdue_list, name="overdue_projects"),
-    path("attachments/<int:pk>/", views.attachment_download, name="attachment_download"),
-    path("attachments/<int:pk>/thumbnail/", views.attachment_thumbnail, name="attachment_thumbnail"),
+    path("attachments/<int:pk>/", attachment_views.attachment_download, name="attachment_download"),
+    path("attachments/<int:pk>/thumbnail/", attachment_views.attachment_thumbnail, name="attachment_thumbnail"),
 ]

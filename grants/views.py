@@ -9,17 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Page, Paginator
 from django.db import transaction
-from django.db.models import QuerySet
-from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,7 +27,6 @@ from workflows.selectors import tasks_of_application
 
 from . import rules, services
 from .actions import ACTIONS, action_perform, available_actions
-from .attachments import ALLOWED_CONTENT_TYPES, THUMBNAIL_CONTENT_TYPES
 from .calendar import calendar_warning
 from .errors import ActionForbidden, ApplicationConflict, ApplicationError
 from .forms import (
@@ -43,7 +38,8 @@ from .forms import (
     Beneficiaries,
     BudgetLines,
 )
-from .models import Attachment, Community, GrantApplication, Role, ServiceCategory
+from .models import Community, GrantApplication, Role, ServiceCategory
+from .pagination import paginate
 from .permissions import holds_role, role_keys
 from .report_views import reporting_context
 from .selectors import application_audit_trail, applications_visible_to
@@ -53,7 +49,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
     from viewflow.workflow.models import Task
 
-PAGE_SIZE = 25
 # Roles that decide at a review step: they work from an inbox and a queue.
 REVIEWER_ROLES = frozenset(step.role for step in STEPS.values()) - {Role.APPLICANT}
 # Who may add documents to an application (grants.services.drafting._may_attach decides for real).
@@ -102,42 +97,6 @@ def render_page(request: HttpRequest, template: str, context: dict[str, Any], *,
 def forbidden(request: HttpRequest, message: str) -> HttpResponse:
     """The 403 page with the translated reason."""
     return render_page(request, "403.html", {"exception": message}, status=403)
-
-
-class CappedPaginator(Paginator):
-    """Counts no further than `cap` rows: past it the pages say "at least N" (`capped`) instead of the total.
-
-    A total over every row costs as much as reading them all (the queue of a street: 16,000 tasks); the
-    count is `COUNT(*)` over a `LIMIT cap + 1` subquery of ids, without the list's ordering or columns.
-    """
-
-    def __init__(self, object_list: QuerySet, per_page: int, *, cap: int) -> None:
-        super().__init__(object_list, per_page)
-        self.cap = cap
-
-    @cached_property
-    def count(self) -> int:
-        return self.object_list.order_by().values("pk")[:self.cap + 1].count()
-
-    @property
-    def capped(self) -> bool:
-        """There are more rows than were counted (`count` is `cap` + 1, `num_pages` a lower bound)."""
-        return self.count > self.cap
-
-
-# Lists count at most this many rows for their page total (or up to the page asked for, if further).
-COUNT_CAP = 1000
-
-
-def paginate(request: HttpRequest, queryset: QuerySet) -> Page:
-    """The page asked for, its total counted no further than COUNT_CAP rows or the end of that page."""
-    try:
-        number = max(int(request.GET.get("page", 1)), 1)
-    except (TypeError, ValueError):
-        number = 1
-    # Far pages count up to their own end, so that "next" shows whenever one more row exists.
-    cap = max(COUNT_CAP, min(number, 10**6) * PAGE_SIZE)
-    return CappedPaginator(queryset, PAGE_SIZE, cap=cap).get_page(request.GET.get("page"))
 
 
 def visible_application(user: AbstractBaseUser, pk: int) -> GrantApplication:
@@ -461,74 +420,3 @@ def _refused_action(request: HttpRequest, pk: int, action: str, exc: Application
     return render_page(request, "grants/application_detail.html",
                        application_context(request, application, forms=forms, page_error=page_error),
                        status=status)
-
-
-@login_required
-@require_POST
-def attachment_upload(request: HttpRequest, pk: int) -> HttpResponse:
-    """Add one document to the application (grants.services.attachment_add)."""
-    application = visible_application(request.user, pk)
-    form = AttachmentForm(request.POST, request.FILES, auto_id="id_doc_%s")
-    if form.is_valid():
-        try:
-            services.attachment_add(actor=request.user, application=application, kind=form.cleaned_data["kind"],
-                                    file=form.cleaned_data["file"])
-        except ActionForbidden as exc:
-            return forbidden(request, exc.message)
-        except ApplicationError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None,
-                           ValidationError(exc.message, code=exc.code))
-        else:
-            messages.success(request, _("The document was added."))
-            return redirect("application_detail", pk=pk)
-    return render_page(request, "grants/application_detail.html",
-                       application_context(request, application, attach_form=form), status=400)
-
-
-def _visible_attachment(user: AbstractBaseUser, pk: int, *fields: str) -> Attachment:
-    """The document if the person may see its application; otherwise 404, revealing nothing."""
-    attachment = (Attachment.objects.filter(pk=pk, application__in=applications_visible_to(user))
-                  .only(*fields).first())
-    if attachment is None:
-        raise Http404(_("No such document."))
-    return attachment
-
-
-def _private_file(stored: FieldFile, *, content_type: str, filename: str = "", cache: str) -> FileResponse:
-    """A stored file as a response that a browser neither sniffs nor runs as a page of this site."""
-    try:
-        handle = stored.open("rb")
-    except FileNotFoundError:
-        raise Http404(_("The file of this document is missing.")) from None
-    response = FileResponse(handle, as_attachment=bool(filename), filename=filename, content_type=content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = cache
-    return response
-
-
-def attachment_file(user: AbstractBaseUser, pk: int) -> FileResponse:
-    """The document as a download under its original name, if the person may see it (pages and API); else 404."""
-    attachment = _visible_attachment(user, pk, "file", "original_name", "content_type")
-    # The type detected at upload; rows from before content checks get the neutral type.
-    content_type = (attachment.content_type if attachment.content_type in ALLOWED_CONTENT_TYPES
-                    else "application/octet-stream")
-    return _private_file(attachment.file, content_type=content_type, filename=attachment.original_name,
-                         cache="private, no-store")
-
-
-@login_required
-def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
-    """A document of an application the person may see, always as a download under its original name."""
-    return attachment_file(request.user, pk)
-
-
-@login_required
-def attachment_thumbnail(request: HttpRequest, pk: int) -> FileResponse:
-    """The small preview of an image document, shown inline to people who may see the application."""
-    attachment = _visible_attachment(request.user, pk, "thumbnail")
-    extension = attachment.thumbnail.name.rsplit(".", 1)[-1] if attachment.thumbnail else ""
-    if extension not in THUMBNAIL_CONTENT_TYPES:
-        raise Http404(_("This document has no preview."))
-    return _private_file(attachment.thumbnail, content_type=THUMBNAIL_CONTENT_TYPES[extension],
-                         cache="private, max-age=3600")

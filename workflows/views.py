@@ -143,7 +143,8 @@ def task_detail(request: HttpRequest, task_pk: int) -> HttpResponse:
 
 
 def _task_list(request: HttpRequest, *, queue: bool, page_error: str = "", status: int = 200) -> HttpResponse:
-    from grants.views import paginate, render_page, task_rows
+    from grants.pagination import paginate
+    from grants.views import render_page, task_rows
 
     from .selectors import tasks_inbox, tasks_queue
 

@@ -235,6 +235,6 @@ class AttachmentFileView(APIView):
 
     @extend_schema(summary="Download a document's file", responses={(200, "*/*"): OpenApiTypes.BINARY})
     def get(self, request: Request, pk: int) -> HttpResponse:
-        from ..views import attachment_file
+        from ..attachment_views import attachment_file
 
         return attachment_file(request.user, pk)

@@ -58,10 +58,10 @@ def test_list_pages_cost_a_fixed_number_of_queries(page, browser, cast, django_a
 
 
 def test_a_long_list_counts_only_so_far_and_still_pages_to_its_end(browser, cast, monkeypatch):
-    import grants.views
+    import grants.pagination
 
-    monkeypatch.setattr(grants.views, "PAGE_SIZE", 2)
-    monkeypatch.setattr(grants.views, "COUNT_CAP", 4)
+    monkeypatch.setattr(grants.pagination, "PAGE_SIZE", 2)
+    monkeypatch.setattr(grants.pagination, "COUNT_CAP", 4)
     add_applications(cast, 7, until="draft")
     client = browser(cast.applicant)
 
