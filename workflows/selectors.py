@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import reduce
+from functools import cache, reduce
 from operator import or_
 from typing import TYPE_CHECKING
 
@@ -33,7 +33,9 @@ SCOPE_COLUMN = {
 TAKEN = (STATUS.ASSIGNED, STATUS.STARTED)
 
 
-def _human_tasks() -> QuerySet[Task]:
+@cache
+def _open_human_tasks() -> QuerySet[Task]:
+    """Human tasks of grant processes with their deadline, oldest first (never evaluated: only cloned)."""
     deadline = (Task.objects.filter(previous=OuterRef("pk"), status=STATUS.SCHEDULED)
                 .order_by("scheduled").values("scheduled")[:1])
     # Only grant processes have a GrantProcess row: the inner join replaces a filter on the flow class.
@@ -41,6 +43,11 @@ def _human_tasks() -> QuerySet[Task]:
             .select_related("owner", f"{APPLICATION}__community", f"{APPLICATION}__category")
             .annotate(deadline=Subquery(deadline))
             .order_by("created", "pk"))
+
+
+def _human_tasks() -> QuerySet[Task]:
+    # Built once per process and cloned for each caller: building it cost about as much as the filters after it.
+    return _open_human_tasks().all()
 
 
 def tasks_inbox(user: AnyUser) -> QuerySet[Task]:
@@ -56,14 +63,21 @@ def _barred_after(step: Step) -> frozenset[str]:
                      and not (step.role == Role.APPLICANT and s.role == Role.APPLICANT))
 
 
-def _role_steps(role: str) -> dict[frozenset[str], list[object]]:
-    """The flow nodes where `role` decides, grouped by the earlier sign-offs that bar a person from them."""
-    groups: dict[frozenset[str], list[object]] = defaultdict(list)
+def _steps_by_role() -> dict[str, tuple[tuple[tuple[str, ...], Q], ...]]:
+    """Per role, the flow nodes where it decides, grouped by the earlier sign-offs that bar a person from them.
+
+    Worked out once per process: it depends on the flow and the steps only, not on the person.
+    """
+    groups: dict[str, dict[tuple[str, ...], list[object]]] = defaultdict(lambda: defaultdict(list))
     for step in STEPS.values():
         node = getattr(GrantFlow, step.state, None)
-        if step.role == role and node is not None:
-            groups[_barred_after(step)].append(node)
-    return groups
+        if node is not None:
+            groups[step.role][tuple(sorted(_barred_after(step)))].append(node)
+    return {role: tuple((barred, Q(flow_task__in=nodes)) for barred, nodes in by_barred.items())
+            for role, by_barred in groups.items()}
+
+
+STEPS_BY_ROLE = _steps_by_role()
 
 
 def _offer_filter(user: AnyUser) -> Q:
@@ -75,18 +89,21 @@ def _offer_filter(user: AnyUser) -> Q:
        (one `NOT EXISTS` for all those roles together).
     """
     orgs_of_role: dict[str, list[int]] = defaultdict(list)
-    for role, _scope, org_id in sorted(role_keys(user)):
+    own_communities: list[int] = []
+    for role, scope, org_id in sorted(role_keys(user)):
         orgs_of_role[role].append(org_id)
-    own_communities = sorted({org for role, scope, org in role_keys(user) if scope == Scope.COMMUNITY})
+        if scope == Scope.COMMUNITY and org_id not in own_communities:
+            own_communities.append(org_id)
+    own_communities.sort()
+    application = OuterRef(f"{APPLICATION}_id")
     applicant: list[Q] = []
     others: list[Q] = []
     for role, orgs in orgs_of_role.items():
         steps = []
-        for barred, nodes in _role_steps(role).items():
-            clause = Q(flow_task__in=nodes)
+        for barred, clause in STEPS_BY_ROLE.get(role, ()):
             if barred:
-                clause &= ~Exists(AuditEntry.objects.filter(application=OuterRef(f"{APPLICATION}_id"), actor=user,
-                                                            from_state__in=sorted(barred)))
+                clause = clause & ~Exists(AuditEntry.objects.filter(application=application, actor=user,
+                                                                    from_state__in=barred))
             steps.append(clause)
         if not steps:
             continue
@@ -95,9 +112,9 @@ def _offer_filter(user: AnyUser) -> Q:
             clause &= ~Q(**{f"{SCOPE_COLUMN[Scope.COMMUNITY]}__in": own_communities})
         (applicant if role == Role.APPLICANT else others).append(clause)
     if others:
-        conflict = ConflictDeclaration.objects.filter(application=OuterRef(f"{APPLICATION}_id"), person=user)
+        conflict = ConflictDeclaration.objects.filter(application=application, person=user)
         applicant.append(reduce(or_, others) & ~Exists(conflict))
-    return reduce(or_, applicant, Q(pk__in=[]))
+    return reduce(or_, applicant) if applicant else Q(pk__in=[])
 
 
 def tasks_queue(user: AnyUser) -> QuerySet[Task]:

@@ -47,7 +47,7 @@ def _money(amount: Decimal | None) -> str | None:
     return None if amount is None else str(amount.quantize(CENT))
 
 
-def _moment(value: dt.date | dt.datetime | None, zone: dt.tzinfo | None = None) -> str | None:
+def local_moment(value: dt.date | dt.datetime | None, zone: dt.tzinfo | None = None) -> str | None:
     """A date, or a time in `zone` (default: the current time zone), as DRF writes them (ISO 8601, `Z` for UTC)."""
     if value is None:
         return None
@@ -191,7 +191,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
                          "code": row["category__code"]},
             "requested_amount": _money(row["requested_amount"]),
             "approved_amount": _money(row["approved_amount"]),
-            **{name: _moment(row[name], page.zone) for name in MOMENTS},
+            **{name: local_moment(row[name], page.zone) for name in MOMENTS},
         }
 
     @cached_property

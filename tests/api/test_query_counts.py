@@ -114,3 +114,29 @@ def test_the_hand_written_list_row_equals_drfs_rendering_of_the_declared_fields(
         assert len(rows) == 2
         for row, application in zip(rows, applications, strict=True):
             assert serializer.to_representation(row) == serializer.to_representation_generic(application)
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_hand_written_task_row_equals_drfs_rendering_of_the_declared_fields(language, cast):
+    """The task list's fast path (TaskSerializer.to_representation of a values() row) must not drift from its
+    declaration rendered by DRF from the task, in either language: taken and offered tasks, with and without
+    a service-time deadline."""
+    from django.utils import translation
+    from rest_framework.test import APIRequestFactory
+
+    from workflows.api import TaskSerializer
+    from workflows.selectors import tasks_inbox_and_queue
+
+    add_applications(cast, 2, until="taken")
+    add_applications(cast, 2, until="offered")
+    request = APIRequestFactory().get("/api/v1/tasks/")
+    request.user = cast.street_reviewer
+    tasks = tasks_inbox_and_queue(cast.street_reviewer).order_by("pk")
+    with translation.override(language):
+        serializer = TaskSerializer(context={"request": request})
+        rows = list(tasks.values(*TaskSerializer.row_columns))
+        instances = list(tasks)
+        assert len(rows) == 4 and {row["owner_id"] for row in rows} == {cast.street_reviewer.pk, None}
+        assert any(row["deadline"] for row in rows)
+        for row, task in zip(rows, instances, strict=True):
+            assert serializer.to_representation(row) == serializer.to_representation(task)
