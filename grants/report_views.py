@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -35,8 +34,13 @@ from .models import (
 )
 from .permissions import holds_role, role_keys
 from .report_forms import CompletionReportForm, DeadlineExtensionForm
-from .selectors import applications_visible_to
-from .selectors.reporting import SpendingRow, completion_spending, next_report_due, outstanding_progress_reports
+from .selectors.reporting import (
+    SpendingRow,
+    completion_spending,
+    next_report_due,
+    outstanding_progress_reports,
+    overdue_applications,
+)
 from .services.reporting import COMPLETION_EDITABLE_STATES, EXTENDING_ROLES
 from .states import Scope
 
@@ -240,17 +244,11 @@ def sees_overdue_projects(user: AbstractBaseUser) -> bool:
         scope in (Scope.STREET, Scope.FOUNDATION) for _role, scope, _org in role_keys(user))
 
 
-def overdue_projects(user: AbstractBaseUser) -> QuerySet[GrantApplication]:
-    """The projects this person may see whose next report is past its due date, longest overdue first."""
-    return (applications_visible_to(user).filter(next_report_due_on__lt=timezone.localdate())
-            .order_by("next_report_due_on", "pk"))
-
-
 def overdue_panel(user: AbstractBaseUser) -> dict[str, Any]:
     """The dashboard panel: the first overdue projects and how many there are (two queries)."""
     if not sees_overdue_projects(user):
         return {"overdue_rows": None}
-    queryset = overdue_projects(user)
+    queryset = overdue_applications(user)
     rows = list(queryset[:PANEL_SIZE])
     count = len(rows) if len(rows) < PANEL_SIZE else queryset.count()
     today = timezone.localdate()
@@ -266,7 +264,7 @@ def overdue_list(request: HttpRequest) -> HttpResponse:
 
     if not sees_overdue_projects(request.user):
         raise PermissionDenied(_("Only street office and foundation staff follow overdue projects."))
-    page = paginate(request, overdue_projects(request.user))
+    page = paginate(request, overdue_applications(request.user))
     today = timezone.localdate()
     return render_page(request, "grants/reports/overdue_list.html", {
         "page": page, "rows": [(application, (today - application.next_report_due_on).days)

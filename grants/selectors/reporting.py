@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -91,7 +92,9 @@ def next_report_due(application: GrantApplication, *, status: str | None = None)
     return min(dates) if dates else None
 
 
-def overdue_applications() -> QuerySet[GrantApplication]:
-    """Projects with a report past its due date (dashboards; tranches stop for them)."""
-    return GrantApplication.objects.filter(next_report_due_on__lt=timezone.localdate()).select_related(
-        "community", "fund", "category").order_by("next_report_due_on", "pk")
+def overdue_applications(user: AbstractBaseUser) -> QuerySet[GrantApplication]:
+    """The projects this person may see whose next report is past its due date, longest overdue first."""
+    from .applications import applications_visible_to
+
+    return (applications_visible_to(user).filter(next_report_due_on__lt=timezone.localdate())
+            .order_by("next_report_due_on", "pk"))
