@@ -82,8 +82,9 @@ def render(delivery: Delivery, *, preference: ChannelPreference | None = None, l
     """The delivery's message in its recipient's language (or `language`), with their addresses."""
     # A page listing many deliveries of one person passes their `preference`, loaded once.
     if preference is None:
-        preference = ChannelPreference.objects.filter(user=delivery.recipient).first() or ChannelPreference(
-            user=delivery.recipient)
+        from .selectors import preference_of
+
+        preference = preference_of(delivery.recipient)
     subject, body = TEMPLATES[delivery.event.kind]
     with translation.override(language or preference.language):
         values = _values(delivery)

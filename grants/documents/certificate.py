@@ -10,7 +10,9 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer
 
-from ..models import CompletionReport, GrantApplication, Tranche
+from ..models import CompletionReport, GrantApplication
+from ..selectors.money import application_money
+from ..selectors.reporting import completion_spending
 from ..states import State
 from .layout import (
     DOCUMENT_LANGUAGE,
@@ -41,8 +43,8 @@ def certificate_pdf(application: GrantApplication) -> bytes:
 
 
 def amount_paid(application: GrantApplication) -> Decimal:
-    """What the foundation has paid out on the grant: its paid tranches."""
-    return sum((t.amount for t in application.tranches.filter(status=Tranche.Status.PAID)), Decimal("0.00"))
+    """What the foundation has paid out on the grant, from its ledger."""
+    return application_money(application)["paid"]
 
 
 def _certificate_story(application: GrantApplication, s: Styles) -> list[Flowable]:
@@ -73,7 +75,7 @@ def _certificate_story(application: GrantApplication, s: Styles) -> list[Flowabl
     if report is None:
         story.append(Paragraph(text(_("No completion report is on record.")), s.body))
     else:
-        story += _outcomes(report, s)
+        story += _outcomes(application, report, s)
     issuer = s.style("issuer", 10.5, alignment=TA_RIGHT)
     story.append(KeepTogether([
         Spacer(0, 8 * mm),
@@ -84,9 +86,10 @@ def _certificate_story(application: GrantApplication, s: Styles) -> list[Flowabl
     return story
 
 
-def _outcomes(report: CompletionReport, s: Styles) -> list[Flowable]:
+def _outcomes(application: GrantApplication, report: CompletionReport, s: Styles) -> list[Flowable]:
     served = list(report.served.all())
-    spending = list(report.spending.select_related("budget_line"))
+    # Budgets as the application page shows them: scaled when less was approved than requested.
+    spending = [row for row in completion_spending(application, report) if row.actual is not None]
     flowables: list[Flowable] = [
         Paragraph(text(report.outcomes), s.body),
         Paragraph(text(_("Activities held: %(count)s") % {"count": report.activities_held}), s.body),
@@ -102,11 +105,10 @@ def _outcomes(report: CompletionReport, s: Styles) -> list[Flowable]:
         flowables += [
             Paragraph(text(_("Actual spending")), s.heading),
             data_table(s, [_("Budget line"), _("Budget (yuan)"), _("Spent (yuan)")],
-                       [(row.budget_line.description, money(row.budget_line.amount), money(row.amount))
-                        for row in spending],
+                       [(row.line.description, money(row.budget), money(row.actual)) for row in spending],
                        widths=[None, 34 * mm, 34 * mm], numbers=[1, 2],
-                       total=(_("Total"), money(sum((row.budget_line.amount for row in spending), Decimal(0))),
-                              money(sum((row.amount for row in spending), Decimal(0))))),
+                       total=(_("Total"), money(sum((row.budget for row in spending), Decimal(0))),
+                              money(sum((row.actual for row in spending), Decimal(0))))),
         ]
     if report.public_summary:
         flowables += [Paragraph(text(_("Results")), s.heading), Paragraph(text(report.public_summary), s.body)]

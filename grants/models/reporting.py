@@ -51,10 +51,6 @@ class ProgressReport(models.Model):
     def __str__(self) -> str:
         return f"{self.application} #{self.number} ({self.due_on})"
 
-    @property
-    def is_outstanding(self) -> bool:
-        return self.status in (self.Status.DUE, self.Status.RETURNED)
-
     @transition(field=status, source=[Status.DUE, Status.RETURNED], target=Status.SUBMITTED)
     def submit(self) -> None:
         self.submitted_at = timezone.now()

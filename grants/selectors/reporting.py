@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from ..models import ActualSpending, BudgetLine, CompletionReport, GrantApplication, ProgressReport
@@ -70,7 +70,9 @@ def completion_spending(application: GrantApplication, report: CompletionReport 
 
 def actual_spending_total(application: GrantApplication) -> Decimal:
     """What the completion report says was spent in all (zero without a report)."""
-    return sum((row.amount for row in ActualSpending.objects.filter(report__application=application)), Decimal(0))
+    total = ActualSpending.objects.filter(report__application=application).aggregate(
+        total=Sum("amount", default=Decimal(0)))["total"]
+    return Decimal(total).quantize(CENT)  # SQLite's sum drops the trailing zeros
 
 
 def outstanding_progress_reports(application: GrantApplication) -> QuerySet[ProgressReport]:

@@ -29,7 +29,7 @@ from ..models import (
 from ..permissions import holds_role
 from ..selectors.reporting import next_report_due, outstanding_progress_reports
 from ..states import State
-from .money import tranches_release
+from .money import CENT, MAX_AMOUNT, tranches_release
 from .transitions import require_text, run_transition
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ def _decimal(value: object, *, field: str) -> Decimal:
     except (InvalidOperation, ValueError) as exc:
         raise ApplicationError(_("Please enter an amount in yuan, e.g. 1200.50."), code="invalid_amount",
                                field=field) from exc
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+    if not amount.is_finite() or amount < 0 or amount >= MAX_AMOUNT or amount != amount.quantize(CENT):
         raise ApplicationError(_("Please enter an amount in yuan, e.g. 1200.50."), code="invalid_amount",
                                field=field)
     return amount
@@ -160,6 +160,10 @@ def progress_report_review(*, actor: User, application: GrantApplication, accept
     if not accept:
         comment = require_text(comment, field="reason")
 
+    def stamp_midterm() -> None:
+        if accept and report is not None and report.is_midterm:
+            application.midterm_accepted_at = timezone.now()  # written by the transition's own save
+
     def record_review() -> None:
         if report is None:
             raise ApplicationError(_("There is no progress report under review."), code="no_progress_report")
@@ -167,9 +171,6 @@ def progress_report_review(*, actor: User, application: GrantApplication, accept
         if accept:
             report.accept()
             if report.is_midterm:
-                application.midterm_accepted_at = timezone.now()
-                GrantApplication.objects.filter(pk=application.pk).update(
-                    midterm_accepted_at=application.midterm_accepted_at)
                 tranches_release(application=application, condition=Tranche.Condition.MIDTERM_ACCEPTED)
         else:
             report.send_back()
@@ -178,7 +179,7 @@ def progress_report_review(*, actor: User, application: GrantApplication, accept
         obligations_refresh(application)
 
     action = "accept_progress_report" if accept else "return_progress_report"
-    run_transition(application, action, actor=actor, comment=comment, effects=record_review)
+    run_transition(application, action, actor=actor, comment=comment, prepare=stamp_midterm, effects=record_review)
     return report
 
 

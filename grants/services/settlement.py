@@ -5,7 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.db import models
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..errors import ApplicationError
 from ..models import GrantApplication, LedgerEntry, Tranche
@@ -23,12 +25,11 @@ if TYPE_CHECKING:
 Kind = LedgerEntry.Kind
 
 
-class UnspentMoney:
+class UnspentMoney(models.TextChoices):
     """What happens to money a project was paid but did not spend."""
 
-    REFUND = "refund"
-    TRANSFER = "transfer"
-    CHOICES = (REFUND, TRANSFER)
+    REFUND = "refund", gettext_lazy("returned to the fund")
+    TRANSFER = "transfer", gettext_lazy("moved to a similar project")
 
 
 # A transfer goes to a project of the same fund and category that is still running.
