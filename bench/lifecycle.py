@@ -606,6 +606,28 @@ def breakdown_walk(cast: Cast, publicity: str, action_shown: str = BREAKDOWN_ACT
     return per_action["domain"], per_action["stock"], found["domain"], found["stock"]
 
 
+def profile_walk(walker: Any, count: int, publicity: str, top: int = 45) -> None:
+    """Walk `count` applications in this process under cProfile; print the functions by own and total time."""
+    import cProfile
+    import pstats
+
+    steps = all_steps()  # with the tranche payment: closing needs it (the stock walker skips it)
+    keys = walker.prepare(count)
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    for key in keys:
+        for action, role, data in steps:
+            walker.step(key, action, role, data)
+    profiler.disable()
+    elapsed = time.perf_counter() - started
+    print(f"{walker.name}: {count} applications, {count * len(steps)} steps, "
+          f"{elapsed * 1000 / (count * len(steps)):.2f} ms a step under the profiler")
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+
+
 def warm_up(cast: Cast, publicity: str) -> None:
     """One full walk of each kind before the clocks start (imports, flow graph, prepared caches)."""
     steps = all_steps()
@@ -766,6 +788,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                         choices=[action for action, _role, _data in all_steps() if action not in UNTIMED],
                         help=f"the step shown statement by statement (default {BREAKDOWN_ACTION})")
     parser.add_argument("--keep-db", action="store_true", help="keep the scratch database for inspection")
+    parser.add_argument("--profile", metavar="VARIANT", choices=("domain", "stock"),
+                        help="instead of the timed runs, walk N applications of that variant in this process under "
+                             "cProfile and print where the Python time goes")
     args = parser.parse_args(argv)
     processes = [int(p) for p in args.processes.split(",")]
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -775,6 +800,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         cast = make_cast(streets=1, communities_per_street=1)
         no_completion_documents(cast)
         warm_up(cast, args.publicity)
+        if args.profile:
+            profile_walk(WALKERS[args.profile](cast), args.applications, args.publicity)
+            return
         per_domain, per_stock, domain_sql, stock_sql = breakdown_walk(cast, args.publicity, args.breakdown)
         runs = []
         for variant in variants:

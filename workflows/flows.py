@@ -20,6 +20,7 @@ from grants.states import State
 from . import assignment, timers
 from .locks import process_row_lock
 from .models import GrantProcess, GrantTask
+from .nodes import Routing, SignOff
 from .views import TaskView
 
 
@@ -28,10 +29,10 @@ def in_state(state: State) -> Callable[[Activation], bool]:
     return lambda activation: activation.process.current_application().status == state
 
 
-def human_task() -> flow.View:
+def human_task() -> SignOff:
     """A sign-off task with a service-time reminder and an escalation, both non-interrupting."""
     return (
-        flow.View(TaskView.as_view())
+        SignOff(TaskView.as_view())
         .Assign(this.preferred_owner)
         .onCreate(this.task_created)
         .OnTimeout(this.service_time_due, this.remind, interrupting=False)
@@ -53,14 +54,14 @@ class GrantFlow(flow.Flow):
     # --- The approval chain ----------------------------------------------------------------------------
     community_confirmation = human_task().Next(this.after_community_confirmation)
     after_community_confirmation = (
-        flow.Switch()
+        Routing()
         .Case(this.street_review, in_state(State.STREET_REVIEW))
         .Case(this.revision_requested, in_state(State.REVISION_REQUESTED))
     )
 
     street_review = human_task().Next(this.after_street_review)
     after_street_review = (
-        flow.Switch()
+        Routing()
         .Case(this.street_signoff, in_state(State.STREET_SIGNOFF))
         .Case(this.revision_requested, in_state(State.REVISION_REQUESTED))
         .Case(this.rejected, in_state(State.REJECTED))
@@ -68,7 +69,7 @@ class GrantFlow(flow.Flow):
 
     street_signoff = human_task().Next(this.after_street_signoff)
     after_street_signoff = (
-        flow.Switch()
+        Routing()
         .Case(this.foundation_review, in_state(State.FOUNDATION_REVIEW))
         .Case(this.revision_requested, in_state(State.REVISION_REQUESTED))
         .Case(this.rejected, in_state(State.REJECTED))
@@ -76,7 +77,7 @@ class GrantFlow(flow.Flow):
 
     foundation_review = human_task().Next(this.after_foundation_review)
     after_foundation_review = (
-        flow.Switch()
+        Routing()
         .Case(this.approval, in_state(State.APPROVAL))
         .Case(this.revision_requested, in_state(State.REVISION_REQUESTED))
         .Case(this.rejected, in_state(State.REJECTED))
@@ -84,7 +85,7 @@ class GrantFlow(flow.Flow):
 
     approval = human_task().Next(this.after_approval)
     after_approval = (
-        flow.Switch()
+        Routing()
         .Case(this.publicity, in_state(State.PUBLICITY))
         .Case(this.board_approval, in_state(State.BOARD_APPROVAL))
         .Case(this.revision_requested, in_state(State.REVISION_REQUESTED))
@@ -93,7 +94,7 @@ class GrantFlow(flow.Flow):
 
     board_approval = human_task().Next(this.after_board_approval)
     after_board_approval = (
-        flow.Switch()
+        Routing()
         .Case(this.publicity, in_state(State.PUBLICITY))
         .Case(this.revision_requested, in_state(State.REVISION_REQUESTED))
         .Case(this.rejected, in_state(State.REJECTED))
@@ -102,7 +103,7 @@ class GrantFlow(flow.Flow):
     # The applicant revises; the application goes back to the step that returned it.
     revision_requested = human_task().Next(this.after_revision)
     after_revision = (
-        flow.Switch()
+        Routing()
         .Case(this.community_confirmation, in_state(State.COMMUNITY_CONFIRMATION))
         .Case(this.street_review, in_state(State.STREET_REVIEW))
         .Case(this.street_signoff, in_state(State.STREET_SIGNOFF))
@@ -119,7 +120,7 @@ class GrantFlow(flow.Flow):
     )
     # Reached when the wait is completed by a transition: an objection, or the service ending publicity.
     after_publicity = (
-        flow.Switch()
+        Routing()
         .Case(this.objection, in_state(State.OBJECTION))
         .Case(this.agreement, in_state(State.AGREEMENT))
     )
@@ -127,7 +128,7 @@ class GrantFlow(flow.Flow):
 
     objection = human_task().Next(this.after_objection)
     after_objection = (
-        flow.Switch()
+        Routing()
         .Case(this.agreement, in_state(State.AGREEMENT))
         .Case(this.cancelled, in_state(State.CANCELLED))
     )
@@ -137,7 +138,7 @@ class GrantFlow(flow.Flow):
 
     in_progress = human_task().Next(this.after_in_progress)
     after_in_progress = (
-        flow.Switch()
+        Routing()
         .Case(this.progress_review, in_state(State.PROGRESS_REVIEW))
         .Case(this.completion_verification, in_state(State.COMPLETION_VERIFICATION))
     )
@@ -146,14 +147,14 @@ class GrantFlow(flow.Flow):
 
     completion_verification = human_task().Next(this.after_completion_verification)
     after_completion_verification = (
-        flow.Switch()
+        Routing()
         .Case(this.completion_acceptance, in_state(State.COMPLETION_ACCEPTANCE))
         .Case(this.report_returned, in_state(State.REPORT_RETURNED))
     )
 
     completion_acceptance = human_task().Next(this.after_completion_acceptance)
     after_completion_acceptance = (
-        flow.Switch()
+        Routing()
         .Case(this.closing, in_state(State.CLOSING))
         .Case(this.report_returned, in_state(State.REPORT_RETURNED))
     )

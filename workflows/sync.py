@@ -52,17 +52,29 @@ def open_task(application: GrantApplication, state: str, *, flight: InFlight | N
     return task
 
 
+def lock_process(application: GrantApplication) -> bool:
+    """Take the application's process lock (`workflows.locks`) for the rest of the transaction; False: no process."""
+    return GrantProcess.objects.filter(application=application).select_for_update().values_list(
+        "pk", flat=True).first() is not None
+
+
 def complete_human_task(task: GrantTask, actor: AbstractBaseUser | None, application: GrantApplication) -> None:
-    """Finish a person's task as `actor`, claiming it first when it is still offered to a group."""
+    """Finish a person's task as `actor`, claiming it first when it is still offered to a group.
+
+    The caller holds the process lock and read `task` after taking it (`_move_process`), so this does not
+    lock and reload the task again as viewflow's `task.activation()` would. A task still offered to a group
+    is claimed and finished by the same write (viewflow's `assign()` would save the row once more).
+    """
     if task.owner_id is not None and (actor is None or task.owner_id != actor.pk):
         raise ActionForbidden(_("%(owner)s has taken this task; they or an administrator must release it first.")
                               % {"owner": task.owner.get_full_name() or task.owner.get_username()},
                               code="task_claimed")
-    with task.activation() as activation:
-        if task.status == STATUS.NEW:
-            activation.assign(actor)
-        activation.start(None)
-        activation.execute()
+    activation = task.flow_task.activation_class(task)
+    if task.status == STATUS.NEW:
+        task.owner = actor
+        task.status = STATUS.ASSIGNED
+    activation.start(None)
+    activation.execute()
 
 
 def on_application_transitioned(*, application: GrantApplication, action: str, source: str, target: str,
@@ -89,12 +101,12 @@ def _move_process(*, application: GrantApplication, action: str, source: str, ac
         if process is not None:  # else withdrawn as a draft: no process was ever started
             GrantFlow.instance.cancel(process)
         return
-    # The task is looked up through the process in one query; the process alone only to explain a miss.
+    # The process row is locked first (as viewflow's `task.activation()` would), then its open task is read.
+    if not lock_process(application):
+        raise ApplicationConflict(_("This application has no running process; an administrator must repair "
+                                    "it."), code="process_missing")
     task = open_task(application, source, flight=flight)
     if task is None:
-        if not GrantProcess.objects.filter(application=application).exists():
-            raise ApplicationConflict(_("This application has no running process; an administrator must repair "
-                                        "it."), code="process_missing")
         # The publicity timer cancels its own waiting task before it ends the publicity.
         if action == "end_publicity":
             return

@@ -1,0 +1,115 @@
+"""The grant flow's node classes: viewflow's View, Switch and timer boundary, with fewer round trips.
+
+Every step of the grant process runs inside the deciding person's transaction (`workflows.sync`), where
+any error undoes the whole decision. viewflow's nodes are written for the general case and pay for it on
+every step of ours:
+
+- a gateway and each armed timer open a savepoint of their own (two round trips each) so that a failure
+  in the background can be recorded on the task instead of raised; in a person's transaction the error
+  is raised anyway, so ours open one only when viewflow is told to keep errors (`propagate_exception`
+  off: the timer dispatcher);
+- a boundary timer is inserted and then updated with its due moment: ours is inserted scheduled;
+- each boundary timer listens for every finished task of the flow and disarms itself with a query and an
+  update of its own: ours are disarmed together, in one `UPDATE`, by one receiver for the flow.
+
+What the nodes do is unchanged: the same task rows, statuses, links and due moments as viewflow's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from viewflow.workflow import flow
+from viewflow.workflow.activation import Activation
+from viewflow.workflow.context import context
+from viewflow.workflow.exceptions import FlowRuntimeError
+from viewflow.workflow.flow.nodes import TimerBoundary
+from viewflow.workflow.nodes.boundary import BoundaryEventMixin
+from viewflow.workflow.nodes.switch import SwitchActivation
+from viewflow.workflow.signals import task_finished
+from viewflow.workflow.status import STATUS
+
+# A boundary timer may be disarmed from these (viewflow's TimerActivation.cancel has the same sources).
+ARMED_STATUSES = (STATUS.NEW, STATUS.SCHEDULED)
+
+
+def _savepoint_needed() -> bool:
+    """Whether a node's failure is recorded on its task (then a savepoint keeps the rest) instead of raised."""
+    return not context.propagate_exception
+
+
+class RoutingActivation(SwitchActivation):
+    """A Switch's activation that picks its branch without a savepoint when errors are raised anyway."""
+
+    @Activation.status.super()
+    def activate(self) -> None:
+        with self.exception_guard(), transaction.atomic(savepoint=_savepoint_needed()):
+            self.next_task = next((node for node, condition in self.flow_task._branches
+                                   if condition is None or condition(self)), None)
+            if self.next_task is None:
+                raise FlowRuntimeError(f"No next task available for {self.flow_task.name}")
+
+
+class Routing(flow.Switch):
+    """viewflow's Switch gateway (first matching case wins) with `RoutingActivation`."""
+
+    activation_class = RoutingActivation
+
+
+class ServiceTimer(TimerBoundary):
+    """A non-interrupting or interrupting timer on a person's task, armed in one INSERT.
+
+    viewflow inserts the timer's task, then computes the due moment in a savepoint and updates the row;
+    this computes the moment first and inserts the row already scheduled. The timers of one task are
+    disarmed together by `disarm_service_timers` when the task finishes.
+    """
+
+    def _ready(self) -> None:
+        # Skips the boundary mixin's own `_ready`, which connects one `task_finished` receiver per timer node.
+        super(BoundaryEventMixin, self)._ready()
+        self._attached_to._boundary_events.append(self)
+        task_finished.connect(disarm_service_timers, sender=self.flow_class,
+                              dispatch_uid=f"disarm_service_timers:{self.flow_class.__module__}."
+                                           f"{self.flow_class.__qualname__}")
+
+    def due(self, activation: Activation) -> dt.datetime:
+        """The timer's due moment: its delay (a callable, a timedelta or a datetime) resolved now."""
+        delay = self._delay(activation) if callable(self._delay) else self._delay
+        if isinstance(delay, dt.timedelta):
+            delay = timezone.now() + delay
+        if not isinstance(delay, dt.datetime):
+            raise ValueError(f"Timer delay must be a timedelta or datetime, got {delay!r}")
+        return delay
+
+    def _arm(self, host_activation: Activation) -> None:
+        task = self.flow_class.task_class(process=host_activation.process, flow_task=self,
+                                          token=host_activation.task.token, status=STATUS.SCHEDULED)
+        task.data = {}
+        task.scheduled = self.due(self.activation_class(task))
+        task.save()
+        task.previous.add(host_activation.task)
+
+
+def disarm_service_timers(*, task: Any, **kwargs: Any) -> None:
+    """When a task finishes, cancel every still-armed `ServiceTimer` hanging on it, in one statement."""
+    timers = [event for event in getattr(task.flow_task, "_boundary_events", ())
+              if isinstance(event, ServiceTimer)]
+    if not timers:
+        return
+    type(task)._default_manager.filter(previous=task, flow_task__in=timers, status__in=ARMED_STATUSES).update(
+        status=STATUS.CANCELED, finished=timezone.now())
+
+
+class SignOff(flow.View):
+    """viewflow's View whose `.OnTimeout` timers are `ServiceTimer`s."""
+
+    def OnTimeout(self, delay: Any, then: Any, interrupting: bool = True,
+                  title: str | None = None) -> SignOff:
+        boundary = ServiceTimer(None, delay=delay, interrupting=interrupting).Next(then)
+        if title is not None:
+            boundary.Annotation(title=title)
+        self._boundary_specs.append(("timeout", boundary))
+        return self
