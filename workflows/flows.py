@@ -20,7 +20,7 @@ from grants.states import State
 from . import assignment, timers
 from .locks import process_row_lock
 from .models import GrantProcess, GrantTask
-from .nodes import Routing, SignOff
+from .nodes import Routing, SignOff, Wait
 from .views import TaskView
 
 
@@ -114,7 +114,7 @@ class GrantFlow(flow.Flow):
 
     # --- Publicity: wait N working days unless an objection arrives ---------------------------------------
     publicity = (
-        flow.Handle()
+        Wait()
         .OnTimeout(this.publicity_due, this.end_publicity, interrupting=True)
         .Next(this.after_publicity)
     )

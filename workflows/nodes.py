@@ -9,6 +9,8 @@ every step of ours:
   is raised anyway, so ours open one only when viewflow is told to keep errors (`propagate_exception`
   off: the timer dispatcher);
 - a boundary timer is inserted and then updated with its due moment: ours is inserted scheduled;
+- a person's task or a wait is completed under a lock and a reload of the task that `workflows.sync` has
+  already done;
 - each boundary timer listens for every finished task of the flow and disarms itself with a query and an
   update of its own: ours are disarmed together, in one `UPDATE`, by one receiver for the flow.
 
@@ -103,13 +105,30 @@ def disarm_service_timers(*, task: Any, **kwargs: Any) -> None:
         status=STATUS.CANCELED, finished=timezone.now())
 
 
-class SignOff(flow.View):
-    """viewflow's View whose `.OnTimeout` timers are `ServiceTimer`s."""
+class ServiceTimeouts:
+    """`.OnTimeout` that hangs a `ServiceTimer` on the node instead of viewflow's TimerBoundary."""
 
     def OnTimeout(self, delay: Any, then: Any, interrupting: bool = True,
-                  title: str | None = None) -> SignOff:
+                  title: str | None = None) -> Any:
         boundary = ServiceTimer(None, delay=delay, interrupting=interrupting).Next(then)
         if title is not None:
             boundary.Annotation(title=title)
-        self._boundary_specs.append(("timeout", boundary))
+        self._boundary_specs.append(("timeout", boundary))  # type: ignore[attr-defined]
         return self
+
+
+class SignOff(ServiceTimeouts, flow.View):
+    """viewflow's View (a person's task) whose timers are `ServiceTimer`s."""
+
+
+class Wait(ServiceTimeouts, flow.Handle):
+    """viewflow's Handle (a wait ended from outside the flow) whose timers are `ServiceTimer`s."""
+
+    def finish(self, task: Any) -> None:
+        """End the wait and move on. The caller holds the process lock and read `task` after taking it.
+
+        viewflow's `Handle.run(task)` would take the lock and reload the task once more.
+        """
+        activation = self.activation_class(task)
+        activation.run(None)
+        activation.execute()

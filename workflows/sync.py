@@ -114,5 +114,5 @@ def _move_process(*, application: GrantApplication, action: str, source: str, ac
                                     "process.") % {"step": source}, code="task_missing")
     if isinstance(task.flow_task, View):
         complete_human_task(task, actor, application)
-    else:
-        task.flow_task.run(task)
+    else:  # the publicity wait: an objection arrived, or the service ended publicity
+        task.flow_task.finish(task)

@@ -145,10 +145,11 @@ def application_end_publicity(*, application: GrantApplication) -> GrantApplicat
 def objection_file(*, application: GrantApplication, text: str, contact: str = "") -> Objection:
     """Anyone files an objection while the grant is in publicity; the grant pauses for review."""
     text = require_text(text, field="text")
-    with transaction.atomic():
-        objection = Objection.objects.create(application=application, text=text, contact=contact.strip())
-        run_transition(application, "receive_objection", actor=None, comment=text)
-    return objection
+    filed: list[Objection] = []
+    # Filed inside the transition's own transaction (`prepare`): it stands or falls with the pause.
+    run_transition(application, "receive_objection", actor=None, comment=text, prepare=lambda: filed.append(
+        Objection.objects.create(application=application, text=text, contact=contact.strip())))
+    return filed[0]
 
 
 def objection_decide(*, actor: User, objection: Objection, uphold: bool, reason: str) -> Objection:
