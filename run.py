@@ -209,6 +209,13 @@ def ensure_pdf_font() -> None:
     say(f"installed {path}")
 
 
+def ensure_static_root() -> None:
+    """Create the (empty) folder `collectstatic` fills, so that WhiteNoise has one to read before the first run."""
+    # WhiteNoise warns "No directory at" whenever its middleware starts (each test client) if it is missing.
+    # Same variable and default as config/settings.py, which creates nothing on import.
+    (ROOT / (os.environ.get("STATIC_ROOT") or "var/static")).mkdir(parents=True, exist_ok=True)
+
+
 def project_env() -> dict[str, str]:
     """The environment of every command: this process's, with `.venv` first on PATH."""
     env = dict(os.environ)
@@ -403,6 +410,7 @@ def main(argv: list[str]) -> int:
     try:
         setup()
         ensure_pdf_font()
+        ensure_static_root()
         if command == "setup":
             return 0
         return demo() if command == "demo" else test(args)

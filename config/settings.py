@@ -117,8 +117,6 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "var" / "static")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
-# WhiteNoise warns on every request when the folder is missing (before the first collectstatic).
-Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 STORAGES = {
     # Attachments are private: stored outside the static root and served only through a permission check.
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

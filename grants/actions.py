@@ -13,10 +13,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from . import services
-from .errors import ApplicationError
+from .errors import ApplicationConflict, ApplicationError
 from .models import GrantApplication, Objection
 from .services.transitions import transition_denial
-from .states import ACTION_LABELS
+from .states import ACTION_LABELS, State
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -116,12 +116,29 @@ def available_actions(application: GrantApplication, user: AbstractBaseUser) -> 
                    if getattr(application, name)._django_fsm.get_transition(application.status))]
 
 
+def _refuse_if_stale(application: GrantApplication, expected_state: str | None) -> None:
+    """Refuse an action decided on a state the application has left (someone else acted first)."""
+    if expected_state is None or expected_state == application.status:
+        return
+    # A web form's hidden input can be tampered with: an unknown state is named as sent, never a 500.
+    expected = State(expected_state).label if expected_state in State.values else expected_state
+    raise ApplicationConflict(
+        _("The application is “%(state)s” now, not “%(expected)s”: reload it and decide again.")
+        % {"state": application.get_status_display(), "expected": expected},
+        code="stale_state", field="expected_state")
+
+
 def action_perform(*, action: str, actor: AbstractBaseUser, application: GrantApplication,
-                   data: Mapping[str, Any]) -> Any:
-    """Take a named action with the inputs it declares (others are ignored; missing required ones refused)."""
+                   data: Mapping[str, Any], expected_state: str | None = None) -> Any:
+    """Take a named action with the inputs it declares (others are ignored; missing required ones refused).
+
+    `expected_state`: the state the person saw when deciding; if the application has left it since, the
+    action is refused (`stale_state`) instead of being taken on a state they did not see.
+    """
     found = ACTIONS.get(action)
     if found is None:
         raise ApplicationError(_("Unknown action."), code="unknown_action", field="action")
+    _refuse_if_stale(application, expected_state)
     kwargs: dict[str, Any] = {}
     for spec in found.inputs:
         value = data.get(spec.name)

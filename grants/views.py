@@ -47,6 +47,7 @@ from .states import ACTION_LABELS, FINAL_STATES, STEPS, State
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
+    from django.db.models import QuerySet
     from viewflow.workflow.models import Task
 
 # Roles that decide at a review step: they work from an inbox and a queue.
@@ -99,10 +100,12 @@ def forbidden(request: HttpRequest, message: str) -> HttpResponse:
     return render_page(request, "403.html", {"exception": message}, status=403)
 
 
-def visible_application(user: AbstractBaseUser, pk: int) -> GrantApplication:
+def visible_application(user: AbstractBaseUser, pk: int, *,
+                        queryset: QuerySet[GrantApplication] | None = None) -> GrantApplication:
     """The application if the user may see it; otherwise 404, so that its existence is never revealed."""
+    # `queryset`: the user's visible applications with more loaded (the API's prefetches), already scoped.
     try:
-        return applications_visible_to(user).get(pk=pk)
+        return (applications_visible_to(user) if queryset is None else queryset).get(pk=pk)
     except GrantApplication.DoesNotExist:
         raise Http404(_("No such application.")) from None
 
@@ -391,7 +394,8 @@ def application_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
         raise Http404(_("Unknown action."))
     application = visible_application(request.user, pk)
     try:
-        action_perform(action=action, actor=request.user, application=application, data=request.POST)
+        action_perform(action=action, actor=request.user, application=application, data=request.POST,
+                       expected_state=request.POST.get("expected_state") or None)
     except ActionForbidden as exc:
         return forbidden(request, exc.message)
     except ApplicationError as exc:

@@ -20,7 +20,7 @@ from grants.selectors.reporting import COMPLETION_OWED_STATES
 from grants.states import State
 
 from .models import Event, MessageType
-from .services import event_record
+from .services import RoleHolders, event_record
 
 AGREEMENT_UNSIGNED_WORKING_DAYS = 10
 TRANCHE_UNPAID_WORKING_DAYS = 5
@@ -155,9 +155,10 @@ def projects_owing(until: dt.date) -> QuerySet[GrantApplication]:
     next_report_due_on is the earliest date any report of a project is owed by, None when nothing is: projects
     with nothing owed by `until` are never read, so the cost follows what is due, not the total. (A condition
     on the state here makes PostgreSQL combine the status index, whose part grows with every project in
-    progress; owed_reports checks the state in Python instead.)
+    progress; owed_reports checks the state in Python instead.) The fund comes along: the programme officers
+    of a late project are found by its foundation.
     """
-    return GrantApplication.objects.filter(next_report_due_on__lte=until).order_by()
+    return GrantApplication.objects.filter(next_report_due_on__lte=until).select_related("fund").order_by()
 
 
 def progress_reports_owing(application_ids: list[int], until: dt.date) -> QuerySet[ProgressReport]:
@@ -219,6 +220,7 @@ def report_reminders(today: dt.date) -> int:
     week): a deadline extension changes the date, so the reminders follow the new one.
     """
     planned = _report_reminders_planned(today)
+    holders: RoleHolders = {}  # the applicants of a community, the programme officers: looked up once a sweep
     keys = list(planned)
     # Late reports are planned every day of their week: one indexed lookup spares an INSERT that would fail.
     recorded_before: set[str] = set()
@@ -229,7 +231,7 @@ def report_reminders(today: dt.date) -> int:
     for key in keys:
         if key not in recorded_before:
             with transaction.atomic():  # the event with its deliveries, or neither (a worker may die in between)
-                recorded += bool(event_record(natural_key=key, **planned[key]))
+                recorded += bool(event_record(natural_key=key, holders=holders, **planned[key]))
     return recorded
 
 

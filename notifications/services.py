@@ -27,6 +27,8 @@ MAX_ATTEMPTS = 8
 STALE_CLAIM = dt.timedelta(minutes=10)
 # Rows just written are sent by their own on-commit task; the sweep leaves them this long.
 SWEEP_GRACE = dt.timedelta(seconds=60)
+# (role, organisation id) -> its active holders, preferences loaded: kept by a caller that records many events.
+RoleHolders = dict[tuple[str, int], list["AbstractBaseUser"]]
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -34,16 +36,24 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 1800))
 
 
-def _recipients_and_preferences(application: GrantApplication | None, recipient: AbstractBaseUser | None,
-                                recipient_role: str) -> tuple[list[AbstractBaseUser], dict[int, ChannelPreference]]:
-    """Who hears of an event and their channel preferences, in one query."""
+def _recipients_and_preferences(
+    application: GrantApplication | None, recipient: AbstractBaseUser | None, recipient_role: str,
+    holders: RoleHolders | None = None,
+) -> tuple[list[AbstractBaseUser], dict[int, ChannelPreference]]:
+    """Who hears of an event and their channel preferences, in one query (none when `holders` knows them)."""
     if recipient is not None:
         return [recipient], {p.user_id: p for p in ChannelPreference.objects.filter(user=recipient)}
     if not recipient_role or application is None:
         return [], {}
+    from grants.permissions import ROLE_SCOPE, scope_id
     from grants.selectors import role_holders
 
-    people = list(role_holders(application, recipient_role).select_related("channel_preference"))
+    key = (recipient_role, scope_id(application, ROLE_SCOPE[recipient_role]))
+    people = holders.get(key) if holders is not None else None
+    if people is None:
+        people = list(role_holders(application, recipient_role).select_related("channel_preference"))
+        if holders is not None:
+            holders[key] = people
     preferences = {}
     for person in people:
         try:
@@ -152,17 +162,19 @@ def event_record(
     recipient: AbstractBaseUser | None = None,
     recipient_role: str = "",
     payload: dict[str, Any] | None = None,
+    holders: RoleHolders | None = None,
 ) -> Event | None:
     """Record an event once and queue one delivery per recipient and channel, all in the caller's transaction.
 
     A second call with the same natural key records nothing and returns None. The deliveries are handed
-    to Celery only after the transaction commits.
+    to Celery only after the transaction commits. `holders`, a dict the caller keeps over many events (a
+    reminder sweep), looks each role's holders up once per organisation.
     """
     event = Event(kind=kind, natural_key=natural_key, application=application, recipient=recipient,
                   recipient_role=recipient_role, payload=payload or {})
     if connection.vendor == "postgresql":
         # Who hears of it first, then the event and its deliveries in one round trip.
-        people, preferences = _recipients_and_preferences(application, recipient, recipient_role)
+        people, preferences = _recipients_and_preferences(application, recipient, recipient_role, holders)
         deliveries = [Delivery(recipient=person, channel=channel)
                       for person in people for channel in _reachable_channels(person, preferences.get(person.pk))]
         if not _insert_once_with_deliveries(event, deliveries):
@@ -170,7 +182,7 @@ def event_record(
     else:
         if not _insert_once(event):
             return None
-        people, preferences = _recipients_and_preferences(application, recipient, recipient_role)
+        people, preferences = _recipients_and_preferences(application, recipient, recipient_role, holders)
         deliveries = [Delivery(event=event, recipient=person, channel=channel)
                       for person in people for channel in _reachable_channels(person, preferences.get(person.pk))]
         Delivery.objects.bulk_create(deliveries)

@@ -9,7 +9,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import translation
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from grants.pagination import paginate
 from grants.views import forbidden, render_page
 
 from . import selectors, services
@@ -24,14 +24,13 @@ from .forms import ChannelPreferenceForm
 from .messages import render
 from .models import Delivery
 
-PAGE_SIZE = 25
 FAILING_SHOWN = 50
 
 
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
     """The person's in-app notifications, newest first, in the language of the page."""
-    page = Paginator(selectors.notifications_of(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, selectors.notifications_of(request.user))
     preference = selectors.preference_of(request.user)
     language = translation.get_language()
     rows = [(delivery, render(delivery, preference=preference, language=language)) for delivery in page]

@@ -6,11 +6,14 @@ machines cannot reach, so the docs page is plain HTML made from the same schema 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.http import HttpResponse
-from django.template import engines
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
@@ -46,12 +49,13 @@ def type_text(schema: dict[str, Any]) -> str:
     if "allOf" in schema or "oneOf" in schema:
         return " | ".join(type_text(part) for part in schema.get("allOf") or schema.get("oneOf"))
     if "enum" in schema:
-        return "one of " + ", ".join(str(value) for value in schema["enum"] if value is not None)
+        values = ", ".join(str(value) for value in schema["enum"] if value is not None)
+        return _("one of %(values)s") % {"values": values}
     kind = schema.get("type", "object")
     if kind == "array":
-        return f"array of {type_text(schema.get('items', {}))}"
+        return _("array of %(type)s") % {"type": type_text(schema.get("items", {}))}
     text = f"{kind} ({schema['format']})" if "format" in schema else kind
-    return f"{text}, nullable" if schema.get("nullable") else text
+    return _("%(type)s, nullable") % {"type": text} if schema.get("nullable") else text
 
 
 def _operations(schema: dict[str, Any]) -> list[dict[str, Any]]:
@@ -88,39 +92,15 @@ def _components(schema: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-PAGE = """<!doctype html>
-<html lang="{{ language }}"><head><meta charset="utf-8"><title>{{ info.title }}</title>
-<style>
-body{font:15px/1.5 system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#222}
-code,.path{font-family:ui-monospace,monospace}.op{border-top:1px solid #ccc;padding:.5rem 0}
-.method{display:inline-block;min-width:4.5rem;font-weight:bold}table{border-collapse:collapse;margin:.3rem 0}
-td,th{border:1px solid #ddd;padding:.15rem .5rem;text-align:left;vertical-align:top}.muted{color:#666}
-</style></head><body>
-<h1>{{ info.title }} <small class="muted">v{{ info.version }}</small></h1>
-<p>{{ info.description }}</p>
-<p>Schema: <a href="{{ schema_url }}">{{ schema_url }}</a> (YAML; <a href="{{ schema_url }}?format=json">JSON</a>).
-Authenticate with <code>POST auth/token/</code> (username, password) and send
-<code>Authorization: Token &lt;key&gt;</code>, or log in to the site and browse the endpoints.
-Errors are <code>{"code", "message", "field"}</code>; messages follow <code>Accept-Language</code>.</p>
-<h2>Operations</h2><ul>{% for op in operations %}
-<li><a href="#{{ op.anchor }}"><span class="method">{{ op.method }}</span> <span class="path">{{ op.path }}</span></a>
- {{ op.summary }}</li>{% endfor %}</ul>
-{% for op in operations %}<div class="op" id="{{ op.anchor }}">
-<h3><span class="method">{{ op.method }}</span> <span class="path">{{ op.path }}</span></h3>
-<p><b>{{ op.summary }}</b></p>{% if op.description %}<p>{{ op.description|linebreaksbr }}</p>{% endif %}
-{% if op.parameters %}<table><tr><th>parameter</th><th>in</th><th>type</th><th>description</th></tr>
-{% for p in op.parameters %}<tr><td><code>{{ p.name }}</code>{% if p.required %} *{% endif %}</td><td>{{ p.in }}</td>
-<td>{{ p.type }}</td><td>{{ p.description }}</td></tr>{% endfor %}</table>{% endif %}
-{% for media, type in op.request %}<p>Body ({{ media }}): <a href="#schema-{{ type }}">{{ type }}</a></p>{% endfor %}
-<table><tr><th>status</th><th>meaning</th><th>body</th></tr>{% for code, description, type in op.responses %}
-<tr><td>{{ code }}</td><td>{{ description }}</td><td>{{ type }}</td></tr>{% endfor %}</table></div>{% endfor %}
-<h2>Schemas</h2>{% for c in components %}<div class="op" id="schema-{{ c.name }}"><h3>{{ c.name }}</h3>
-{% if c.description %}<p>{{ c.description|linebreaksbr }}</p>{% endif %}{% if c.type %}<p>{{ c.type }}</p>{% endif %}
-{% if c.properties %}<table><tr><th>field</th><th>type</th><th>description</th></tr>{% for p in c.properties %}
-<tr><td><code>{{ p.name }}</code>{% if p.required %} *{% endif %}
-{% if p.read_only %}<span class="muted">(read only)</span>{% endif %}</td><td>{{ p.type }}</td>
-<td>{{ p.description }}</td></tr>{% endfor %}</table>{% endif %}</div>{% endfor %}
-</body></html>"""
+@functools.cache
+def docs_content(language: str) -> dict[str, Any]:
+    """The docs page's rows in one language, built once per process: the schema changes only with the code."""
+    # One entry per language of settings.LANGUAGES (LocaleMiddleware activates no other): the schema's labels
+    # and help texts are translated. Built without the request, as the page is public and the same for all.
+    with translation.override(language):
+        schema = SchemaGenerator().get_schema(request=None, public=True)
+        return {"info": schema.get("info", {}), "operations": _operations(schema),
+                "components": _components(schema)}
 
 
 class DocsView(APIView):
@@ -130,10 +110,10 @@ class DocsView(APIView):
 
     @extend_schema(exclude=True)
     def get(self, request: Request) -> HttpResponse:
-        schema = SchemaGenerator().get_schema(request=request, public=True)
-        html = engines["django"].from_string(PAGE).render({
-            "info": schema.get("info", {}), "operations": _operations(schema), "components": _components(schema),
-            "schema_url": reverse("api-schema"), "language": getattr(request, "LANGUAGE_CODE", "zh-hans"),
-        }, request=None)
+        language = translation.get_language()
+        schema_url = reverse("api-schema")
+        html = render_to_string("grants/api/docs.html", {
+            **docs_content(language), "language": language,
+            "schema_url": schema_url, "schema_json_url": f"{schema_url}?format=json",
+        })
         return HttpResponse(html)
-

@@ -27,10 +27,9 @@ from rest_framework.views import APIView
 
 from .. import services
 from ..actions import ACTIONS, action_perform, available_actions
-from ..errors import ApplicationConflict
 from ..models import Attachment, GrantApplication
 from ..selectors import applications_visible_to, fund_statement, funds_visible_to, ledger_entries
-from ..states import State
+from ..views import visible_application
 from .filters import ApplicationFilter
 from .pagination import Pagination
 from .serializers import (
@@ -66,14 +65,6 @@ class TokenView(ObtainAuthToken):
 
     parser_classes = (parsers.JSONParser, parsers.FormParser)
     throttle_classes = (TokenRequestThrottle,)
-
-
-def visible_application(user: Any, pk: int, queryset: QuerySet[GrantApplication] | None = None) -> GrantApplication:
-    """The application if the caller may see it; otherwise 404 (grants.views does the same for pages)."""
-    found = (queryset if queryset is not None else applications_visible_to(user)).filter(pk=pk).first()
-    if found is None:
-        raise Http404(_("No such application."))
-    return found
 
 
 def _with_details(queryset: QuerySet[GrantApplication]) -> QuerySet[GrantApplication]:
@@ -118,7 +109,7 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         return ApplicationSerializer if self.action == "list" else ApplicationDetailSerializer
 
     def get_object(self) -> GrantApplication:
-        return visible_application(self.request.user, self.kwargs["pk"], self.get_queryset())
+        return visible_application(self.request.user, self.kwargs["pk"], queryset=self.get_queryset())
 
     def _detail(self, application: GrantApplication, *, status_code: int = status.HTTP_200_OK) -> Response:
         """The application as stored now, with its budget, beneficiaries and documents."""
@@ -127,7 +118,7 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
                         status=status_code)
 
     def retrieve(self, request: Request, pk: int) -> Response:
-        application = visible_application(request.user, pk, _with_details(self.get_queryset()))
+        application = visible_application(request.user, pk, queryset=_with_details(self.get_queryset()))
         return Response(ApplicationDetailSerializer(application, context=self.get_serializer_context()).data)
 
     def create(self, request: Request) -> Response:
@@ -188,12 +179,7 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         incoming.is_valid(raise_exception=True)
         data = dict(incoming.validated_data)
         expected = data.pop("expected_state", None)
-        if expected is not None and expected != application.status:
-            raise ApplicationConflict(
-                _("The application is “%(state)s” now, not “%(expected)s”: reload it and decide again.")
-                % {"state": application.get_status_display(), "expected": State(expected).label},
-                code="stale_state", field="expected_state")
-        action_perform(action=name, actor=request.user, application=application, data=data)
+        action_perform(action=name, actor=request.user, application=application, data=data, expected_state=expected)
         return self._detail(application)
 
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,6 +26,7 @@ from .. import services
 from ..charts import Series, step_chart
 from ..errors import ApplicationError
 from ..models import Attachment, Fund, GrantApplication
+from ..pagination import paginate
 from ..states import State
 from . import opendata
 from .forms import ObjectionForm, TraceForm
@@ -45,7 +45,6 @@ from .selectors import (
 )
 from .tracing import donation_trace, find_donation
 
-PAGE_SIZE = 25
 # The public chart's lines: (running total, label, colour, dash pattern, width), as on the finance statement.
 CHART_LINES = (
     ("received_total", gettext_lazy("Donations received to date"), "#1a7f37", "", 2),
@@ -143,7 +142,7 @@ def projects(request: HttpRequest) -> HttpResponse:
     funds = list(Fund.objects.order_by("pk"))
     fund = next((f for f in funds if str(f.pk) == request.GET.get("fund")), None)
     status = request.GET.get("status") if request.GET.get("status") in PUBLIC_STATES else None
-    page_obj = Paginator(public_projects(fund=fund, status=status), PAGE_SIZE).get_page(request.GET.get("page"))
+    page_obj = paginate(request, public_projects(fund=fund, status=status))
     rows = [{"application": a, "results": results_summary(a)} for a in page_obj.object_list]
     return page(request, "projects.html", {
         "page": page_obj, "rows": rows, "funds": funds, "fund": fund, "status": status,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -27,7 +27,7 @@ from ..models import (
     Tranche,
 )
 from ..permissions import holds_role
-from ..selectors.reporting import next_report_due, outstanding_progress_reports
+from ..selectors.reporting import COMPLETION_OWED_STATES, next_report_due, outstanding_progress_reports
 from ..states import State
 from .money import CENT, MAX_AMOUNT, tranches_release
 from .transitions import require_text, run_transition
@@ -96,16 +96,35 @@ def reporting_plan(application: GrantApplication) -> list[ProgressReport]:
                    midterm_required=application.midterm_required), start=1)]
     if application.midterm_required and not any(report.is_midterm for report in reports):
         application.midterm_required = False  # nothing to review: the project ends before a report falls due
-    # What `obligations_refresh` finds once these reports are stored: set now, the signing's own save writes it
-    # (the refresh after the signing then has nothing to change).
-    application.next_report_due_on = min([report.due_on for report in reports] + [application.completion_due_on])
+    # From the reports in hand (they are stored after the signing); the signing's own save writes the date.
+    obligations_refresh(application, moving_to=State.IN_PROGRESS, progress_due=[report.due_on for report in reports])
     return reports
 
 
-def obligations_refresh(application: GrantApplication) -> None:
-    """Store the earliest date a report is owed by (the project is overdue past it)."""
-    due = next_report_due(application)
-    if due != application.next_report_due_on:
+def _earliest_due(application: GrantApplication, *, status: str, progress_due: Sequence[dt.date]) -> dt.date | None:
+    """next_report_due from progress report due dates the caller already holds (no query)."""
+    if status not in COMPLETION_OWED_STATES:
+        return None
+    dates = [*progress_due, *([application.completion_due_on] if application.completion_due_on else [])]
+    return min(dates, default=None)
+
+
+def obligations_refresh(application: GrantApplication, *, moving_to: str | None = None,
+                        progress_due: Sequence[dt.date] | None = None) -> None:
+    """Keep next_report_due_on, the earliest date a report is owed by (overdue past it): its only writer.
+
+    `moving_to` is the state a transition is about to enter: the date is then only set on the object, for the
+    transition's own save to store. `progress_due` are the due dates of the progress reports still owed, when the
+    caller holds them (else the next one's is read).
+    """
+    status = moving_to or application.status
+    if progress_due is None:
+        due = next_report_due(application, status=status)
+    else:
+        due = _earliest_due(application, status=status, progress_due=progress_due)
+    if moving_to is not None:
+        application.next_report_due_on = due
+    elif due != application.next_report_due_on:
         application.next_report_due_on = due
         GrantApplication.objects.filter(pk=application.pk).update(next_report_due_on=due)
 
@@ -249,8 +268,7 @@ def completion_report_submit(*, actor: User, application: GrantApplication, comm
     """The applicant hands in the completion report for street verification."""
 
     def owe_nothing_while_verified() -> None:
-        # Stored by the transition's own save (no separate update of the application).
-        application.next_report_due_on = next_report_due(application, status=State.COMPLETION_VERIFICATION)
+        obligations_refresh(application, moving_to=State.COMPLETION_VERIFICATION)  # stored by the transition's save
 
     def stamp() -> None:
         CompletionReport.objects.filter(application=application).update(submitted_at=timezone.now())
@@ -267,7 +285,7 @@ def completion_return(*, actor: User, application: GrantApplication, reason: str
         resubmit_by = timezone.localdate() + dt.timedelta(days=RESUBMISSION_DAYS)
         if application.completion_due_on is None or application.completion_due_on < resubmit_by:
             application.completion_due_on = resubmit_by
-        application.next_report_due_on = next_report_due(application, status=State.REPORT_RETURNED)
+        obligations_refresh(application, moving_to=State.REPORT_RETURNED)
 
     return run_transition(application, "return_completion_report", actor=actor,
                           comment=require_text(reason, field="reason"), prepare=owe_again)
@@ -297,11 +315,13 @@ def deadline_extend(*, actor: User, application: GrantApplication, new_due_on: A
     new_due_on = _parse_date(new_due_on)
     with transaction.atomic():
         application = GrantApplication.objects.select_for_update().get(pk=application.pk)
-        report = outstanding_progress_reports(application).first()
-        if next_report_due(application) is None:
+        # The one read of the outstanding reports: what is owed, which report moves and the next due date after.
+        owed_next = outstanding_progress_reports(application).first()
+        progress_due = [] if owed_next is None else [owed_next.due_on]
+        if _earliest_due(application, status=application.status, progress_due=progress_due) is None:
             raise ApplicationError(_("No report is owed by this project at present."), code="nothing_owed")
-        if report is not None and report.due_on <= (application.completion_due_on or report.due_on):
-            kind, old = DeadlineExtension.Report.PROGRESS, report.due_on
+        if owed_next is not None and owed_next.due_on <= (application.completion_due_on or owed_next.due_on):
+            kind, old, report = DeadlineExtension.Report.PROGRESS, owed_next.due_on, owed_next
         else:
             kind, old, report = DeadlineExtension.Report.COMPLETION, application.completion_due_on, None
         if new_due_on <= old:
@@ -321,5 +341,5 @@ def deadline_extend(*, actor: User, application: GrantApplication, new_due_on: A
                                   comment=_("%(report)s due %(old)s → %(new)s: %(reason)s") % {
                                       "report": extension.get_report_display(), "old": old, "new": new_due_on,
                                       "reason": reason})
-        obligations_refresh(application)
+        obligations_refresh(application, progress_due=[] if owed_next is None else [owed_next.due_on])
     return extension

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils import translation
+from drf_spectacular.generators import SchemaGenerator
+
+from grants.api import docs
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1"
@@ -27,6 +31,50 @@ def test_the_docs_page_lists_every_operation_and_loads_nothing_from_elsewhere(cl
                  "/api/v1/funds/{id}/statement/"):
         assert path in text
     assert "<script" not in text and "http://" not in text and "https://" not in text
+
+
+@pytest.fixture
+def schema_builds(monkeypatch) -> list[str]:
+    """The language of each schema the docs page builds, counted on the real generator, from an empty cache."""
+    builds: list[str] = []
+
+    class CountingGenerator(SchemaGenerator):
+        def get_schema(self, *args, **kwargs):
+            builds.append(translation.get_language())
+            return super().get_schema(*args, **kwargs)
+
+    monkeypatch.setattr(docs, "SchemaGenerator", CountingGenerator)
+    docs.docs_content.cache_clear()
+    yield builds
+    docs.docs_content.cache_clear()
+
+
+def test_the_docs_page_builds_the_schema_once_per_language(client, schema_builds):
+    pages = {language: [client.get(f"{API}/schema/docs/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+                        for _ in range(3)]
+             for language in ("en", "zh-hans")}
+
+    assert schema_builds == ["en", "zh-hans"]
+    for language, (first, *again) in pages.items():
+        assert again == [first, first]
+        # The schema's help texts are in the reader's language: each language has its own schema.
+        with translation.override(language):
+            assert translation.gettext("Whether the action ends or cancels something.") in first
+    assert pages["en"][0] != pages["zh-hans"][0]
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_docs_page_speaks_the_readers_language(client, language):
+    text = client.get(f"{API}/schema/docs/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    assert f'<html lang="{language}">' in text
+    with translation.override(language):
+        headings = [translation.gettext("Operations"), translation.gettext("Schemas")]
+        columns = [translation.pgettext("API docs column", name) for name in ("status", "meaning", "body")]
+    assert all(f"<h2>{heading}</h2>" in text for heading in headings)
+    assert "<th>{}</th><th>{}</th><th>{}</th>".format(*columns) in text
+    if language == "en":
+        assert "<h2>Operations</h2>" in text and "Authenticate with <code>POST auth/token/</code>" in text
 
 
 def test_the_root_links_the_entry_points(client):

@@ -183,6 +183,51 @@ def test_a_closed_project_is_not_reminded(cast, project):
     assert sweep_days(dt.date(2026, 7, 22), dt.date(2026, 8, 7)) == {}
 
 
+def sign_more_projects(cast, make_application, count: int) -> list[GrantApplication]:
+    """`count` more projects of A1 signed with the first one, owing the same reports on the same dates."""
+    with time_machine.travel(SIGNED, tick=False):
+        return [advance(make_application(start_date=dt.date(2026, 4, 1), end_date=dt.date(2026, 6, 30)),
+                        State.IN_PROGRESS, cast) for _ in range(count)]
+
+
+def late_morning(day: dt.date) -> tuple[int, list[str]]:
+    """Sweep once at 08:00 of `day`: what it recorded and the SELECT statements it ran."""
+    with time_machine.travel(morning(day), tick=False), CaptureQueriesContext(connection) as queries:
+        recorded = report_reminders_record()
+    return recorded, [query["sql"] for query in queries if query["sql"].lstrip().upper().startswith("SELECT")]
+
+
+def test_late_reports_of_many_projects_reach_their_own_people_without_reading_each_fund(cast, project,
+                                                                                          make_application):
+    others = sign_more_projects(cast, make_application, 3)
+    moved = others[-1]
+    GrantApplication.objects.filter(pk=moved.pk).update(community=cast.b1)  # now B1's: B1's applicants hear
+
+    recorded, selects = late_morning(PROGRESS_DUE + dt.timedelta(days=1))
+
+    assert recorded == 8  # four late projects, each to its applicants and to the programme officers
+    assert not [sql for sql in selects if sql.startswith('SELECT "grants_fund"')]  # read with the projects
+    heard = set(Event.objects.filter(kind=MessageType.REPORT_OVERDUE).values_list(
+        "application_id", "recipient_role", "deliveries__recipient__username"))
+    assert heard == ({(p.pk, "applicant", "applicant") for p in [project, *others[:-1]]}
+                     | {(moved.pk, "applicant", "applicant_b")}
+                     | {(p.pk, "programme_officer", "programme_officer") for p in [project, *others]})
+
+
+def test_role_holders_are_looked_up_once_a_sweep_however_many_reports_are_late(cast, project, make_application):
+    recorded, one_project = late_morning(PROGRESS_DUE + dt.timedelta(days=1))
+    assert recorded == 2
+    others = sign_more_projects(cast, make_application, 3)
+
+    recorded, four_projects = late_morning(PROGRESS_DUE + dt.timedelta(days=8))  # the second late week
+
+    assert recorded == 8
+    assert len(four_projects) == len(one_project)  # only the writes grow with the reports
+    heard = set(Event.objects.filter(kind=MessageType.REPORT_OVERDUE, payload__days=8).values_list(
+        "application_id", "recipient_role", "deliveries__recipient__username"))
+    assert heard == {(p.pk, role, role) for p in [project, *others] for role in ("applicant", "programme_officer")}
+
+
 def test_a_morning_with_nothing_due_costs_one_query(project):
     # The sweep reads only projects whose indexed next_report_due_on falls within the next 7 days.
     with time_machine.travel(morning(dt.date(2026, 4, 1)), tick=False), \

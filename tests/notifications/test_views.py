@@ -124,6 +124,25 @@ def test_list_costs_the_same_queries_for_two_or_twenty_notifications(cast, make_
     assert len(twenty) == len(two)
 
 
+def test_a_long_list_counts_only_so_far_and_still_pages_to_its_end(cast, make_application, browser, monkeypatch):
+    from grants import pagination
+
+    monkeypatch.setattr(pagination, "PAGE_SIZE", 2)
+    monkeypatch.setattr(pagination, "COUNT_CAP", 3)
+    notify(cast, make_application(), 5)
+    client = browser(cast.applicant)
+
+    def shown(number: int) -> tuple[str, int]:
+        response = client.get(reverse("notifications:list"), {"page": number})
+        assert response.status_code == 200
+        return response.content.decode(), len(response.context["rows"])
+
+    text, rows = shown(1)
+    assert rows == 2 and "More than 3 notifications" in text and "Page 1 of at least 2" in text
+    text, rows = shown(3)  # a far page counts up to its own end: the total is known again
+    assert rows == 1 and "5 notifications" in text and "Page 3 of 3" in text and "at least" not in text
+
+
 def test_mark_all_read_marks_only_the_persons_in_app_notifications(cast, make_application, browser):
     application = make_application()
     mine = notify(cast, application, 3)

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
+from grants import pagination
 from grants.states import State
 from tests.helpers import advance
 
@@ -106,3 +107,19 @@ def test_the_pages_cost_a_fixed_number_of_queries(client, cast, grants, make_app
         advance(make_application(), State.PUBLICITY, cast)
 
     assert [count(url) for url in urls] == before
+
+
+def test_a_long_projects_list_counts_only_so_far_and_still_pages_to_its_end(client, grants, monkeypatch):
+    monkeypatch.setattr(pagination, "PAGE_SIZE", 2)
+    monkeypatch.setattr(pagination, "COUNT_CAP", 3)  # five public grants: more than the list counts
+    client.cookies["django_language"] = "en"
+
+    def shown(number: int) -> tuple[str, int]:
+        response = client.get(reverse("public:projects"), {"page": number})
+        assert response.status_code == 200
+        return page_text(response), len(response.context["rows"])
+
+    text, rows = shown(1)
+    assert rows == 2 and "More than 3 projects" in text and "Page 1 of at least 2" in text
+    text, rows = shown(3)  # a far page counts up to its own end: the total is known again
+    assert rows == 1 and "5 projects" in text and "Page 3 of 3" in text and "at least" not in text

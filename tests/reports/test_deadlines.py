@@ -6,9 +6,12 @@ import datetime as dt
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from grants import services
 from grants.models import AuditEntry, DeadlineExtension, LedgerEntry, ProgressReport
 from grants.states import State
 from tests.helpers import advance, local_noon
@@ -130,3 +133,34 @@ def test_only_the_foundation_extends_a_deadline(browser, cast, running):
     assert not DeadlineExtension.objects.exists()
     assert fresh(application).next_report_due_on == due_on
     assert "deadline-extension" in browser(cast.programme_officer).get(detail_url(application)).content.decode()
+
+
+def test_an_extension_reads_the_outstanding_reports_once(cast, running):
+    due_on = fresh(running).next_report_due_on
+    new_due_on = due_on + dt.timedelta(days=14)
+    with CaptureQueriesContext(connection) as queries:
+        extension = services.deadline_extend(actor=cast.programme_officer, application=running,
+                                             new_due_on=new_due_on, reason="活动场地维修")
+
+    reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT") and '"grants_progressreport"' in q["sql"]]
+    assert len(reads) == 1
+    assert (extension.report, extension.old_due_on) == (DeadlineExtension.Report.PROGRESS, due_on)
+    assert fresh(running).next_report_due_on == new_due_on
+
+
+def test_extending_the_completion_report_moves_the_next_due_date(cast, make_project, time_machine):
+    time_machine.move_to(local_noon(timezone.localdate()), tick=False)
+    application = advance(make_project(months=3), State.IN_PROGRESS, cast)
+    # Its one (mid-term) progress report handed in and accepted: the completion report is all it owes.
+    services.progress_report_submit(actor=cast.applicant, application=application, progress="助餐服务按计划开展")
+    services.progress_report_review(actor=cast.programme_officer, application=application, accept=True,
+                                    comment="进展良好")
+    due_on = fresh(application).next_report_due_on
+    assert due_on == application.completion_due_on
+
+    extension = services.deadline_extend(actor=cast.secretary_general, application=application,
+                                         new_due_on=due_on + dt.timedelta(days=30), reason="等待审计报告")
+
+    assert (extension.report, extension.old_due_on) == (DeadlineExtension.Report.COMPLETION, due_on)
+    application = fresh(application)
+    assert application.completion_due_on == application.next_report_due_on == due_on + dt.timedelta(days=30)
