@@ -8,7 +8,9 @@ every step of ours:
   in the background can be recorded on the task instead of raised; in a person's transaction the error
   is raised anyway, so ours open one only when viewflow is told to keep errors (`propagate_exception`
   off: the timer dispatcher);
-- a boundary timer is inserted and then updated with its due moment: ours is inserted scheduled;
+- a gateway's task is inserted, then updated as done: ours picks its branch first and is inserted done;
+- a boundary timer is inserted and then updated with its due moment: ours are inserted scheduled, all the
+  timers of a new task in one statement and their links to it in another;
 - a person's task or a wait is completed under a lock and a reload of the task that `workflows.sync` has
   already done;
 - each boundary timer listens for every finished task of the flow and disarms itself with a query and an
@@ -44,15 +46,41 @@ def _savepoint_needed() -> bool:
 
 
 class RoutingActivation(SwitchActivation):
-    """A Switch's activation that picks its branch without a savepoint when errors are raised anyway."""
+    """A Switch's activation: picks its branch first and inserts its task already done (one INSERT).
+
+    viewflow inserts the gateway's task, picks the branch in a savepoint and updates the task to done.
+    In a person's transaction (`propagate_exception` on) an error is raised anyway, so the branch is
+    picked before the insert; in the background (the timer dispatcher) viewflow's way is kept, so that
+    a gateway with no matching case is recorded on its task.
+    """
+
+    @classmethod
+    def create(cls, flow_task: Any, prev_activation: Activation, token: Any, data: Any = None,
+               seed: Any = None) -> RoutingActivation:
+        if _savepoint_needed():
+            return super().create(flow_task, prev_activation, token, data=data, seed=seed)
+        task = flow_task.flow_class.task_class(process=prev_activation.process, flow_task=flow_task, token=token,
+                                               status=STATUS.DONE, data=data if data is not None else {},
+                                               seed=seed)
+        activation = cls(task)
+        activation.next_task = activation.branch()
+        task.finished = timezone.now()
+        task.save()
+        task.previous.add(prev_activation.task)
+        return activation
+
+    def branch(self) -> Any:
+        """The first case whose condition holds (or the default); none is a flow error."""
+        found = next((node for node, condition in self.flow_task._branches
+                      if condition is None or condition(self)), None)
+        if found is None:
+            raise FlowRuntimeError(f"No next task available for {self.flow_task.name}")
+        return found
 
     @Activation.status.super()
     def activate(self) -> None:
         with self.exception_guard(), transaction.atomic(savepoint=_savepoint_needed()):
-            self.next_task = next((node for node, condition in self.flow_task._branches
-                                   if condition is None or condition(self)), None)
-            if self.next_task is None:
-                raise FlowRuntimeError(f"No next task available for {self.flow_task.name}")
+            self.next_task = self.branch()
 
 
 class Routing(flow.Switch):
@@ -86,23 +114,42 @@ class ServiceTimer(TimerBoundary):
             raise ValueError(f"Timer delay must be a timedelta or datetime, got {delay!r}")
         return delay
 
-    def _arm(self, host_activation: Activation) -> None:
+    def armed_task(self, host_activation: Activation) -> Any:
+        """The timer's task row for a new host task, scheduled and not saved yet."""
         task = self.flow_class.task_class(process=host_activation.process, flow_task=self,
-                                          token=host_activation.task.token, status=STATUS.SCHEDULED)
-        task.data = {}
+                                          flow_task_type=self.task_type, token=host_activation.task.token,
+                                          status=STATUS.SCHEDULED, data={})
         task.scheduled = self.due(self.activation_class(task))
-        task.save()
-        task.previous.add(host_activation.task)
+        return task
+
+    def _arm(self, host_activation: Activation) -> None:
+        arm_together([self], host_activation)
+
+
+def arm_together(timers: list[ServiceTimer], host_activation: Activation) -> None:
+    """Arm a new host task's timers: their rows in one INSERT, their links to the host in another."""
+    task_class = host_activation.flow_class.task_class
+    tasks = task_class._default_manager.bulk_create([timer.armed_task(host_activation) for timer in timers])
+    task_class.previous.through._default_manager.bulk_create([
+        task_class.previous.through(from_task_id=task.pk, to_task_id=host_activation.task.pk) for task in tasks])
+
+
 
 
 def disarm_service_timers(*, task: Any, **kwargs: Any) -> None:
-    """When a task finishes, cancel every still-armed `ServiceTimer` hanging on it, in one statement."""
+    """When a task finishes, cancel every still-armed `ServiceTimer` of its node, in one statement.
+
+    By process and node rather than through the timers' link to their task: the grant flow has no
+    parallel branches, so a node has at most one open task per process, and a timer left armed by an
+    earlier task of the same node (cancelled by an interrupting timer, which finishes nothing) is stale too.
+    """
     timers = [event for event in getattr(task.flow_task, "_boundary_events", ())
               if isinstance(event, ServiceTimer)]
     if not timers:
         return
-    type(task)._default_manager.filter(previous=task, flow_task__in=timers, status__in=ARMED_STATUSES).update(
-        status=STATUS.CANCELED, finished=timezone.now())
+    type(task)._default_manager.filter(process_id=task.process_id, flow_task__in=timers,
+                                       status__in=ARMED_STATUSES).update(status=STATUS.CANCELED,
+                                                                         finished=timezone.now())
 
 
 class ServiceTimeouts:
@@ -115,6 +162,17 @@ class ServiceTimeouts:
             boundary.Annotation(title=title)
         self._boundary_specs.append(("timeout", boundary))  # type: ignore[attr-defined]
         return self
+
+    def _create(self, prev_activation: Activation, token: Any, data: Any = None, seed: Any = None) -> Activation:
+        """viewflow's `Node._create`, with the `ServiceTimer`s armed together (`arm_together`)."""
+        activation = self.activation_class.create(self, prev_activation, token, data=data, seed=seed)
+        timers = [event for event in self._boundary_events if isinstance(event, ServiceTimer)]
+        if timers:
+            arm_together(timers, activation)
+        for event in self._boundary_events:
+            if not isinstance(event, ServiceTimer):
+                event._arm(activation)
+        return activation
 
 
 class SignOff(ServiceTimeouts, flow.View):

@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 CANCELLING_ACTIONS = frozenset({"withdraw", "cancel"})
 
 
-def open_task(application: GrantApplication, state: str, *, flight: InFlight | None = None) -> GrantTask | None:
-    """The open task of the application's step that waits in `state`, if the flow has one (one query).
+def open_task(process_pk: int, application: GrantApplication, state: str, *,
+              flight: InFlight | None = None) -> GrantTask | None:
+    """The open task of the process's step that waits in `state`, if the flow has one (one query).
 
     With `flight`, the same query also reads the application's latest exit from the state it has just
     reached (for `workflows.assignment.preferred_owner`, which runs when the flow creates that step's task).
@@ -39,8 +40,7 @@ def open_task(application: GrantApplication, state: str, *, flight: InFlight | N
     node = getattr(GrantFlow, state, None)
     if node is None:
         return None
-    tasks = GrantTask.objects.filter(process__grantprocess__application=application, flow_task=node,
-                                     status__in=OPEN_STATUSES).order_by("-pk")
+    tasks = GrantTask.objects.filter(process_id=process_pk, flow_task=node, status__in=OPEN_STATUSES).order_by("-pk")
     reached = application.status
     if flight is not None:
         exits = AuditEntry.objects.filter(application=application, from_state=reached).order_by("-id")
@@ -52,10 +52,10 @@ def open_task(application: GrantApplication, state: str, *, flight: InFlight | N
     return task
 
 
-def lock_process(application: GrantApplication) -> bool:
-    """Take the application's process lock (`workflows.locks`) for the rest of the transaction; False: no process."""
+def lock_process(application: GrantApplication) -> int | None:
+    """Take the application's process lock (`workflows.locks`) for the rest of the transaction; its id, or None."""
     return GrantProcess.objects.filter(application=application).select_for_update().values_list(
-        "pk", flat=True).first() is not None
+        "pk", flat=True).first()
 
 
 def complete_human_task(task: GrantTask, actor: AbstractBaseUser | None, application: GrantApplication) -> None:
@@ -102,10 +102,11 @@ def _move_process(*, application: GrantApplication, action: str, source: str, ac
             GrantFlow.instance.cancel(process)
         return
     # The process row is locked first (as viewflow's `task.activation()` would), then its open task is read.
-    if not lock_process(application):
+    process_pk = lock_process(application)
+    if process_pk is None:
         raise ApplicationConflict(_("This application has no running process; an administrator must repair "
                                     "it."), code="process_missing")
-    task = open_task(application, source, flight=flight)
+    task = open_task(process_pk, application, source, flight=flight)
     if task is None:
         # The publicity timer cancels its own waiting task before it ends the publicity.
         if action == "end_publicity":
