@@ -22,6 +22,7 @@ It prints figures and never asserts on them.
 from __future__ import annotations
 
 import argparse
+import os
 import itertools
 import multiprocessing as mp
 import sys
@@ -624,8 +625,21 @@ def profile_walk(walker: Any, count: int, publicity: str, top: int = 45) -> None
     print(f"{walker.name}: {count} applications, {count * len(steps)} steps, "
           f"{elapsed * 1000 / (count * len(steps)):.2f} ms a step under the profiler")
     stats = pstats.Stats(profiler)
+    by_package: dict[str, float] = {}
+    for (filename, _line, _name), (_cc, _nc, own, _cum, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        package = filename.split("site-packages/")[-1].split("/work/main/")[-1]
+        package = "/".join(package.split("/")[:3 if package.startswith("django/") else 2])
+        by_package[package] = by_package.get(package, 0.0) + own
+    steps_done = count * len(steps)
+    print(table(["own time by package", "ms a step"],
+                [(name, f"{seconds * 1000 / steps_done:.2f}") for name, seconds in
+                 sorted(by_package.items(), key=lambda item: -item[1])[:25]]))
     stats.sort_stats("tottime").print_stats(top)
     stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(r"/work/main/(grants|workflows|notifications)/", top)
+    for name in os.environ.get("PROFILE_CALLERS", "").split(","):
+        if name:
+            stats.print_callers(name)
 
 
 def warm_up(cast: Cast, publicity: str) -> None:

@@ -30,9 +30,11 @@ if TYPE_CHECKING:
 CANCELLING_ACTIONS = frozenset({"withdraw", "cancel"})
 
 
-def open_task(process_pk: int, application: GrantApplication, state: str, *,
+def open_task(process: GrantProcess, application: GrantApplication, state: str, *,
               flight: InFlight | None = None) -> GrantTask | None:
     """The open task of the process's step that waits in `state`, if the flow has one (one query).
+
+    The task is read alone and given the process the caller has locked (`lock_process`).
 
     With `flight`, the same query also reads the application's latest exit from the state it has just
     reached (for `workflows.assignment.preferred_owner`, which runs when the flow creates that step's task).
@@ -40,22 +42,24 @@ def open_task(process_pk: int, application: GrantApplication, state: str, *,
     node = getattr(GrantFlow, state, None)
     if node is None:
         return None
-    tasks = GrantTask.objects.filter(process_id=process_pk, flow_task=node, status__in=OPEN_STATUSES).order_by("-pk")
+    tasks = (GrantTask.objects.select_related(None)
+             .filter(process_id=process.pk, flow_task=node, status__in=OPEN_STATUSES).order_by("-pk"))
     reached = application.status
     if flight is not None:
         exits = AuditEntry.objects.filter(application=application, from_state=reached).order_by("-id")
         tasks = tasks.annotate(last_exit_action=Subquery(exits.values("action")[:1]),
                                last_exit_actor=Subquery(exits.values("actor_id")[:1]))
     task = tasks.first()
+    if task is not None:
+        task.process = process
     if task is not None and flight is not None:
         flight.last_exits[reached] = (task.last_exit_action, task.last_exit_actor)
     return task
 
 
-def lock_process(application: GrantApplication) -> int | None:
-    """Take the application's process lock (`workflows.locks`) for the rest of the transaction; its id, or None."""
-    return GrantProcess.objects.filter(application=application).select_for_update().values_list(
-        "pk", flat=True).first()
+def lock_process(application: GrantApplication) -> GrantProcess | None:
+    """The application's process, its row locked (`workflows.locks`) for the rest of the transaction."""
+    return GrantProcess.objects.select_for_update(of=("self",)).filter(application=application).first()
 
 
 def complete_human_task(task: GrantTask, actor: AbstractBaseUser | None, application: GrantApplication) -> None:
@@ -102,11 +106,11 @@ def _move_process(*, application: GrantApplication, action: str, source: str, ac
             GrantFlow.instance.cancel(process)
         return
     # The process row is locked first (as viewflow's `task.activation()` would), then its open task is read.
-    process_pk = lock_process(application)
-    if process_pk is None:
+    process = lock_process(application)
+    if process is None:
         raise ApplicationConflict(_("This application has no running process; an administrator must repair "
                                     "it."), code="process_missing")
-    task = open_task(process_pk, application, source, flight=flight)
+    task = open_task(process, application, source, flight=flight)
     if task is None:
         # The publicity timer cancels its own waiting task before it ends the publicity.
         if action == "end_publicity":
