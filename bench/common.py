@@ -64,9 +64,13 @@ def _migrations_lag_models() -> bool:
     from django.db.migrations.questioner import NonInteractiveMigrationQuestioner
     from django.db.migrations.state import ProjectState
 
+    from django.utils import translation
+
     loader = MigrationLoader(None, ignore_no_migrations=True)
-    changes = MigrationAutodetector(loader.project_state(), ProjectState.from_apps(apps),
-                                    NonInteractiveMigrationQuestioner(dry_run=True)).changes(graph=loader.graph)
+    # As `makemigrations` does: with translations on, every translated verbose name would look changed.
+    with translation.override(None):
+        changes = MigrationAutodetector(loader.project_state(), ProjectState.from_apps(apps),
+                                        NonInteractiveMigrationQuestioner(dry_run=True)).changes(graph=loader.graph)
     return bool(changes)
 
 
