@@ -8,7 +8,10 @@ every step of ours:
   in the background can be recorded on the task instead of raised; in a person's transaction the error
   is raised anyway, so ours open one only when viewflow is told to keep errors (`propagate_exception`
   off: the timer dispatcher);
+- each new task is inserted, then linked to the task before it: ours are written with their links
+  (`workflows.inserts`, one statement on PostgreSQL);
 - a gateway's task is inserted, then updated as done: ours picks its branch first and is inserted done;
+- a person's finished task is saved whole: ours writes the four columns a decision changes;
 - a boundary timer is inserted and then updated with its due moment: ours are inserted scheduled, all the
   timers of a new task in one statement and their links to it in another;
 - a person's task or a wait is completed under a lock and a reload of the task that `workflows.sync` has
@@ -33,8 +36,11 @@ from viewflow.workflow.exceptions import FlowRuntimeError
 from viewflow.workflow.flow.nodes import TimerBoundary
 from viewflow.workflow.nodes.boundary import BoundaryEventMixin
 from viewflow.workflow.nodes.switch import SwitchActivation
+from viewflow.workflow.nodes.view import ViewActivation
 from viewflow.workflow.signals import task_finished
 from viewflow.workflow.status import STATUS
+
+from .inserts import insert_linked
 
 # A boundary timer may be disarmed from these (viewflow's TimerActivation.cancel has the same sources).
 ARMED_STATUSES = (STATUS.NEW, STATUS.SCHEDULED)
@@ -65,8 +71,7 @@ class RoutingActivation(SwitchActivation):
         activation = cls(task)
         activation.next_task = activation.branch()
         task.finished = timezone.now()
-        task.save()
-        task.previous.add(prev_activation.task)
+        insert_linked([task], prev_activation.task.pk)
         return activation
 
     def branch(self) -> Any:
@@ -127,11 +132,8 @@ class ServiceTimer(TimerBoundary):
 
 
 def arm_together(timers: list[ServiceTimer], host_activation: Activation) -> None:
-    """Arm a new host task's timers: their rows in one INSERT, their links to the host in another."""
-    task_class = host_activation.flow_class.task_class
-    tasks = task_class._default_manager.bulk_create([timer.armed_task(host_activation) for timer in timers])
-    task_class.previous.through._default_manager.bulk_create([
-        task_class.previous.through(from_task_id=task.pk, to_task_id=host_activation.task.pk) for task in tasks])
+    """Arm a new host task's timers: their rows and their links to the host written together."""
+    insert_linked([timer.armed_task(host_activation) for timer in timers], host_activation.task.pk)
 
 
 
@@ -175,8 +177,41 @@ class ServiceTimeouts:
         return activation
 
 
+class SignOffActivation(ViewActivation):
+    """A person's task, inserted with its link to the task before it, finished by a narrow UPDATE."""
+
+    @classmethod
+    def create(cls, flow_task: Any, prev_activation: Activation, token: Any, data: Any = None,
+               seed: Any = None) -> SignOffActivation:
+        # viewflow's ViewActivation.create, with the row and its link written together (`insert_linked`).
+        task = flow_task.flow_class.task_class(process=prev_activation.process, flow_task=flow_task, token=token,
+                                               data=data if data is not None else {}, seed=seed)
+        activation = cls(task)
+        owner_permission = flow_task.calc_owner_permission(activation)
+        if owner_permission:
+            task.owner_permission = owner_permission
+            task.owner_permission_obj = flow_task.calc_owner_permission_obj(activation)
+        owner = flow_task.calc_owner(activation)
+        if owner:
+            task.owner = owner
+            task.status = STATUS.ASSIGNED
+        insert_linked([task], prev_activation.task.pk)
+        if flow_task._on_create is not None:
+            flow_task._on_create(activation)
+        return activation
+
+    @Activation.status.transition(source=STATUS.STARTED, target=STATUS.DONE)
+    def complete(self) -> None:
+        """Finish the task: only the columns a person's decision changes are written."""
+        self.task.finished = timezone.now()
+        self.task.save(update_fields=["owner", "status", "started", "finished"])
+        task_finished.send(sender=self.flow_class, process=self.process, task=self.task)
+
+
 class SignOff(ServiceTimeouts, flow.View):
-    """viewflow's View (a person's task) whose timers are `ServiceTimer`s."""
+    """viewflow's View (a person's task) with `SignOffActivation` and `ServiceTimer`s."""
+
+    activation_class = SignOffActivation
 
 
 class Wait(ServiceTimeouts, flow.Handle):
