@@ -63,7 +63,6 @@ def _migrations_lag_models() -> bool:
     from django.db.migrations.loader import MigrationLoader
     from django.db.migrations.questioner import NonInteractiveMigrationQuestioner
     from django.db.migrations.state import ProjectState
-
     from django.utils import translation
 
     loader = MigrationLoader(None, ignore_no_migrations=True)

@@ -22,9 +22,9 @@ It prints figures and never asserts on them.
 from __future__ import annotations
 
 import argparse
-import os
 import itertools
 import multiprocessing as mp
+import os
 import sys
 import threading
 import time
@@ -204,7 +204,7 @@ class DomainWalker:
         from grants.actions import action_perform
         from grants.models import GrantApplication
         from grants.permissions import forget_roles
-        from grants.selectors import applications_visible_to
+        from grants.selectors import NEEDED_TO_DECIDE, applications_visible_to
 
         if role is None:  # a member of the public files an objection: no login, no scoping
             application = GrantApplication.objects.get(pk=key)
@@ -216,7 +216,8 @@ class DomainWalker:
         if action == "pay_tranches":
             self.pay_tranches(actor, key)
             return
-        application = applications_visible_to(actor).get(pk=key)
+        # As the action view loads it (grants.views.application_action): scoped, with its fund and community.
+        application = applications_visible_to(actor, loading=NEEDED_TO_DECIDE).get(pk=key)
         action_perform(action=action, actor=actor, application=application, data=data)
 
     def pay_tranches(self, actor: Any, key: int) -> None:

@@ -42,7 +42,7 @@ from .models import Community, GrantApplication, Role, ServiceCategory
 from .pagination import paginate
 from .permissions import holds_role, role_keys
 from .report_views import reporting_context
-from .selectors import application_audit_trail, applications_visible_to
+from .selectors import NEEDED_TO_DECIDE, application_audit_trail, applications_visible_to
 from .states import ACTION_LABELS, FINAL_STATES, STEPS, State
 
 if TYPE_CHECKING:
@@ -392,7 +392,8 @@ def application_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
     """Take one action on the application with the inputs of its form (grants.actions.action_perform)."""
     if action not in ACTIONS:
         raise Http404(_("Unknown action."))
-    application = visible_application(request.user, pk)
+    application = visible_application(request.user, pk, queryset=applications_visible_to(
+        request.user, loading=NEEDED_TO_DECIDE))
     try:
         action_perform(action=action, actor=request.user, application=application, data=request.POST,
                        expected_state=request.POST.get("expected_state") or None)

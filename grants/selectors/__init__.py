@@ -1,6 +1,7 @@
 """Shared reads of the grant domain, scoped to what a person may see."""
 
 from .applications import (
+    NEEDED_TO_DECIDE,
     application_audit_trail,
     applications_visible_to,
     role_holders,
@@ -26,6 +27,7 @@ from .money import (
 )
 
 __all__ = [
+    "NEEDED_TO_DECIDE",
     "BalancePoint",
     "Statement",
     "YearlyIndicators",

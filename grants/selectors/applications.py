@@ -13,13 +13,20 @@ if TYPE_CHECKING:
     from ..permissions import AnyUser
 
 
-def applications_visible_to(user: AnyUser) -> QuerySet[GrantApplication]:
+# What the pages show with an application; deciding on one needs only its fund and community (the scope).
+SHOWN_WITH_APPLICATION = ("fund", "community__street_office", "category")
+NEEDED_TO_DECIDE = ("fund", "community")
+
+
+def applications_visible_to(user: AnyUser, *,
+                            loading: tuple[str, ...] = SHOWN_WITH_APPLICATION) -> QuerySet[GrantApplication]:
     """Applications the user may see: their community's, their street's, or all of their foundation's.
 
     Street offices and the foundation see an application only once it has left the community (the
-    community head confirmed it); afterwards, whatever happens to it.
+    community head confirmed it); afterwards, whatever happens to it. `loading`: the related rows read
+    with each application.
     """
-    base = GrantApplication.objects.select_related("fund", "community__street_office", "category")
+    base = GrantApplication.objects.select_related(*loading)
     if getattr(user, "is_superuser", False):
         return base
     keys = role_keys(user)
