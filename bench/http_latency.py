@@ -29,6 +29,7 @@ import argparse
 import contextlib
 import http.client
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -259,8 +260,13 @@ class Result:
 
 
 def run_load(name: str, jobs: Sequence[Iterator[Callable[[], int]]], *, max_requests: int,
-             duration: float) -> Result:
-    """One thread per client; each takes its own jobs until the shared budget or the time runs out."""
+             duration: float, think: float = 0.0) -> Result:
+    """One thread per client; each takes its own jobs until the shared budget or the time runs out.
+
+    `think`: seconds a client pauses after each answer, on average (exponentially distributed, as a
+    person reading the page would); 0 sends the next request at once (the most the server can be asked).
+    """
+    pauses = random.Random(7)
     result = Result(name, len(jobs))
     lock = threading.Lock()
     issued = 0
@@ -271,6 +277,10 @@ def run_load(name: str, jobs: Sequence[Iterator[Callable[[], int]]], *, max_requ
         nonlocal issued
         latencies, statuses = [], Counter()
         start_gate.wait()
+        if think:  # people do not all click at the same moment: a first pause spreads the starts
+            with lock:
+                pause = pauses.uniform(0, 2 * think)
+            time.sleep(pause)
         for job in own:
             with lock:
                 if issued >= max_requests or time.perf_counter() >= deadline:
@@ -283,6 +293,10 @@ def run_load(name: str, jobs: Sequence[Iterator[Callable[[], int]]], *, max_requ
                 status = type(exc).__name__
             latencies.append(time.perf_counter() - started)
             statuses[status] += 1
+            if think:
+                with lock:
+                    pause = pauses.expovariate(1 / think)
+                time.sleep(pause)
         with lock:
             result.latencies.extend(latencies)
             result.statuses.update(statuses)
@@ -447,6 +461,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--reviewers-per-street", type=int, default=4)
     parser.add_argument("--assigned-share", type=float, default=0.2,
                         help="share of street-review tasks already taken by a reviewer (default 0.2)")
+    parser.add_argument("--think-ms", type=float, default=1000.0,
+                        help="also run the 20-client scenarios with clients pausing this long on average after "
+                             "each answer, as people do (default 1000; 0: only back-to-back requests)")
     parser.add_argument("--in-process", action="store_true",
                         help="take decisions with action_perform in threads even if the page exists")
     parser.add_argument("--schema", choices=("auto", "migrate", "models"), default="auto")
@@ -528,9 +545,23 @@ def run(args: argparse.Namespace, scratch: Any, load_at_start: str) -> None:
         if decision_url_exists:
             baseline = [iter([post(sessions[0], a) for a in baseline_apps[:30]])]
             results.append(run_load("decision POST", baseline, max_requests=30, duration=args.duration))
-            jobs = [iter([post(s, a) for a in own]) for s, own in zip(sessions, partitions, strict=True)]
-            results.append(run_load("decision POST", jobs, max_requests=args.requests, duration=args.duration))
-        else:
+            # Kept for the run with pauses below, which goes on with each client's next application.
+            decisions = [iter([post(s, a) for a in own]) for s, own in zip(sessions, partitions, strict=True)]
+            results.append(run_load("decision POST", decisions, max_requests=args.requests,
+                                    duration=args.duration))
+        if args.think_ms and decision_url_exists:
+            # People, not a load generator: each client reads the answer for `--think-ms` on average.
+            think = args.think_ms / 1000
+            for name, path in (("inbox GET", "/tasks/inbox/"), ("queue GET", "/tasks/queue/")):
+                result = run_load(name, [repeat(get(s, path)) for s in sessions], max_requests=args.requests,
+                                  duration=args.duration, think=think)
+                result.how = f"think {args.think_ms:,.0f} ms"
+                results.append(result)
+            result = run_load("decision POST", decisions, max_requests=args.requests, duration=args.duration,
+                              think=think)
+            result.how = f"think {args.think_ms:,.0f} ms"
+            results.append(result)
+        if not decision_url_exists:
             baseline = in_process_decision_jobs(cast, [baseline_apps[:30]], [clients[0]])
             result = run_load("decision POST", baseline, max_requests=30, duration=args.duration)
             result.how = "in-process"
@@ -558,6 +589,11 @@ def run(args: argparse.Namespace, scratch: Any, load_at_start: str) -> None:
           f"request, session and CSRF cookies set by hand since they are Secure), each logged in as one of "
           f"{len(set(clients))} street reviewers; at most {args.requests} requests (healthz {args.requests * 5}) "
           f"or {args.duration:.0f} s per scenario; the 1-client rows show the service time without queueing")
+    if args.think_ms:
+        print(f"think     : rows marked 'think {args.think_ms:,.0f} ms': the {args.clients} clients pause after each "
+              f"answer, {args.think_ms:,.0f} ms on average (exponential), as people reading a page do; the other "
+              f"{args.clients}-client rows send the next request at once (with 2 sync workers most of their latency "
+              "is queueing)")
     if not decision_url_exists:
         print(f"decision  : /applications/<id>/actions/{DECISION}/ does not exist (or --in-process): decisions "
               "are grants.actions.action_perform calls from threads of this process (scoped load + service), "
