@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
@@ -52,14 +52,22 @@ def _ensure_finance(actor: AbstractBaseUser, fund: Fund) -> None:
         raise ActionForbidden(_("Only finance staff of the foundation may record money."), code="forbidden")
 
 
-def _amount(value: object, *, field: str = "amount") -> Decimal:
+def amount_parse(value: object, *, field: str = "amount", zero_allowed: bool = False) -> Decimal:
+    """An amount in yuan typed by a person or sent by a client, checked: every service reads money through this.
+
+    Thousands separators are accepted ("1,200.50"); anything else that is not a positive (or, with
+    `zero_allowed`, non-negative) sum of yuan and fen within `MAX_AMOUNT` is refused with its own message.
+    """
     try:
-        amount = Decimal(str(value))
-    except Exception as exc:
+        amount = Decimal(str(value).replace(",", "").strip())
+    except (InvalidOperation, ValueError) as exc:
         raise ApplicationError(_("Enter an amount in yuan, such as 20000.00."), code="invalid_amount",
                                field=field) from exc
-    if not amount.is_finite() or amount <= 0:
-        raise ApplicationError(_("The amount must be more than zero."), code="invalid_amount", field=field)
+    if not amount.is_finite():
+        raise ApplicationError(_("Enter an amount in yuan, such as 20000.00."), code="invalid_amount", field=field)
+    if amount < 0 or (amount == 0 and not zero_allowed):
+        message = _("The amount cannot be negative.") if zero_allowed else _("The amount must be more than zero.")
+        raise ApplicationError(message, code="invalid_amount", field=field)
     if amount >= MAX_AMOUNT:
         raise ApplicationError(_("The amount is too large."), code="invalid_amount", field=field)
     if amount != amount.quantize(CENT):
@@ -114,7 +122,7 @@ def donation_record(
     """
     if actor is not None:
         _ensure_finance(actor, fund)
-    amount = _amount(amount)
+    amount = amount_parse(amount)
     if restricted_category is not None and restricted_category.fund_id != fund.pk:
         raise ApplicationError(_("This category belongs to another fund."), code="invalid_restriction",
                                field="restricted_category")
@@ -153,7 +161,7 @@ def donation_receive(*, actor: AbstractBaseUser | None, donation: Donation, rece
 def management_fee_charge(*, actor: AbstractBaseUser, fund: Fund, amount: Decimal | str, memo: str) -> LedgerEntry:
     """Finance charges the foundation's management fee to the fund."""
     _ensure_finance(actor, fund)
-    return ledger_post(fund=fund, kind=Kind.MANAGEMENT_FEE, amount=_amount(amount), actor=actor,
+    return ledger_post(fund=fund, kind=Kind.MANAGEMENT_FEE, amount=amount_parse(amount), actor=actor,
                        memo=require_text(memo, field="memo"))
 
 
@@ -358,7 +366,7 @@ def refund_receive(*, actor: AbstractBaseUser, application: GrantApplication, am
                    memo: str) -> LedgerEntry:
     """Unspent or reclaimed money came back from a project into the fund."""
     _ensure_finance(actor, application.fund)
-    amount = _amount(amount)
+    amount = amount_parse(amount)
     balance = lock_balance(application.fund)  # before the sums: two refunds at once must not both fit
     sums = ledger_sums(application, Kind.TRANCHE_PAID, Kind.REFUND_RECEIVED)
     paid, returned = sums[Kind.TRANCHE_PAID], sums[Kind.REFUND_RECEIVED]

@@ -6,7 +6,7 @@ import calendar
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -29,7 +29,7 @@ from ..models import (
 from ..permissions import holds_role
 from ..selectors.reporting import COMPLETION_OWED_STATES, next_report_due, outstanding_progress_reports
 from ..states import State
-from .money import CENT, MAX_AMOUNT, tranches_release
+from .money import amount_parse, tranches_release
 from .transitions import require_text, run_transition
 
 if TYPE_CHECKING:
@@ -129,18 +129,6 @@ def obligations_refresh(application: GrantApplication, *, moving_to: str | None 
         GrantApplication.objects.filter(pk=application.pk).update(next_report_due_on=due)
 
 
-def _decimal(value: object, *, field: str) -> Decimal:
-    try:
-        amount = Decimal(str(value).replace(",", "").strip())
-    except (InvalidOperation, ValueError) as exc:
-        raise ApplicationError(_("Please enter an amount in yuan, e.g. 1200.50."), code="invalid_amount",
-                               field=field) from exc
-    if not amount.is_finite() or amount < 0 or amount >= MAX_AMOUNT or amount != amount.quantize(CENT):
-        raise ApplicationError(_("Please enter an amount in yuan, e.g. 1200.50."), code="invalid_amount",
-                               field=field)
-    return amount
-
-
 def _count(value: object, *, field: str) -> int:
     try:
         count = int(str(value).strip())
@@ -159,7 +147,8 @@ def progress_report_submit(*, actor: User, application: GrantApplication, progre
     """The applicant hands in the progress report that is owed (the earliest one); the officer reviews it."""
     progress = require_text(progress, field="progress")
     served = None if beneficiaries_served in (None, "") else _count(beneficiaries_served, field="beneficiaries_served")
-    spent = None if spent_to_date in (None, "") else _decimal(spent_to_date, field="spent_to_date")
+    spent = (None if spent_to_date in (None, "")
+             else amount_parse(spent_to_date, field="spent_to_date", zero_allowed=True))
     report = outstanding_progress_reports(application).first()
 
     def record_report() -> None:
@@ -249,8 +238,8 @@ def completion_report_save(
                                    code="invalid_budget_line", field="spending")
         if row.amount in (None, ""):
             continue
-        actual[row.budget_line_id] = (_decimal(row.amount, field=f"spending_{row.budget_line_id}"),
-                                      (row.explanation or "").strip())
+        amount = amount_parse(row.amount, field=f"spending_{row.budget_line_id}", zero_allowed=True)
+        actual[row.budget_line_id] = (amount, (row.explanation or "").strip())
     report, _created = CompletionReport.objects.update_or_create(application=application, defaults={
         "outcomes": outcomes, "public_summary": public_summary, "activities_held": held,
         "activities": (activities or "").strip(), "private_notes": (private_notes or "").strip()})

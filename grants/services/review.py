@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from ..calendar import add_working_days
 from ..errors import ApplicationError
 from ..models import GrantApplication, Objection, ProgressReport, Tranche
-from .money import commitment_post, commitment_release, grant_cancel_money, tranches_release
+from .money import amount_parse, commitment_post, commitment_release, grant_cancel_money, tranches_release
 from .reporting import obligations_refresh, reporting_plan
 from .settlement import final_tranches_settle
 from .transitions import require_text, run_transition
@@ -71,20 +71,6 @@ def application_street_sign_off(*, actor: User, application: GrantApplication,
     return run_transition(application, "street_sign_off", actor=actor, comment=comment)
 
 
-def _money(value: object, *, field: str) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError) as exc:
-        raise ApplicationError(_("Enter an amount in yuan, such as 20000.00."), code="invalid_amount",
-                               field=field) from exc
-    if not amount.is_finite() or amount <= 0:
-        raise ApplicationError(_("The amount must be more than zero."), code="invalid_amount", field=field)
-    if amount >= Decimal("1e12") or amount != amount.quantize(Decimal("0.01")):
-        raise ApplicationError(_("Amounts are in yuan with at most two decimals (fen)."), code="invalid_amount",
-                               field=field)
-    return amount
-
-
 def application_foundation_recommend(
     *,
     actor: User,
@@ -95,7 +81,7 @@ def application_foundation_recommend(
     comment: str = "",
 ) -> GrantApplication:
     """The programme officer scores the application and recommends an amount and conditions."""
-    amount = _money(recommended_amount, field="recommended_amount")
+    amount = amount_parse(recommended_amount, field="recommended_amount")
     if not isinstance(score, int) or not 0 <= score <= 100:
         raise ApplicationError(_("The score must be a whole number from 0 to 100."), code="invalid_score",
                                field="score")

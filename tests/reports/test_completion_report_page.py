@@ -129,7 +129,7 @@ def test_refusals_show_on_their_fields_and_change_nothing(browser, cast, project
                                                                     outcomes="改过的成果"))
     assert response.status_code == 400
     assert response.context["form"].errors[f"spending_{line.pk}"] == [
-        zh("Please enter an amount in yuan, e.g. 1200.50.")]
+        zh("Enter an amount in yuan, such as 20000.00.")]
     response = applicant.post(report_url(project), completion_data(project, {"社工服务": "40000", "活动物料": "10000"},
                                                                     served_elderly="-3"))
     assert response.context["form"].errors["served_elderly"] == [zh("Please enter a whole number of people.")]
