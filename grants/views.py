@@ -144,6 +144,11 @@ class TaskRow:
     deadline: dt.datetime | None
     overdue: bool
 
+    @property
+    def amount(self) -> Any:
+        """The amount the row shows: what was approved, or else what was asked for."""
+        return self.application.approved_amount or self.application.requested_amount
+
 
 def task_rows(tasks: Any) -> list[TaskRow]:
     """Rows of tasks loaded by a workflows selector (owner and application already joined)."""
