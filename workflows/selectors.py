@@ -38,8 +38,10 @@ def _open_human_tasks() -> QuerySet[Task]:
     """Human tasks of grant processes with their deadline, oldest first (never evaluated: only cloned)."""
     deadline = (Task.objects.filter(previous=OuterRef("pk"), status=STATUS.SCHEDULED)
                 .order_by("scheduled").values("scheduled")[:1])
-    # Only grant processes have a GrantProcess row: the inner join replaces a filter on the flow class.
-    return (Task.objects.filter(flow_task_type="HUMAN", **{f"{PROCESS}__isnull": False})
+    # The grant flow's own nodes, named on the task row itself: counting a person's tasks joins nothing
+    # (a join to the process only to tell grant tasks from other flows' cost ~10 ms per 1,000 tasks).
+    grant_nodes = [node for node in GrantFlow.instance.nodes() if node.task_type == "HUMAN"]
+    return (Task.objects.filter(flow_task_type="HUMAN", flow_task__in=grant_nodes)
             .select_related("owner", f"{APPLICATION}__community", f"{APPLICATION}__category")
             .annotate(deadline=Subquery(deadline))
             .order_by("created", "pk"))
