@@ -218,7 +218,7 @@ class Wait(ServiceTimeouts, flow.Handle):
     """viewflow's Handle (a wait ended from outside the flow) whose timers are `ServiceTimer`s."""
 
     def finish(self, task: Any) -> None:
-        """End the wait and move on. The caller read `task` and locked it with its process (`locked_open_task`).
+        """End the wait and move on. The caller holds the process lock and read `task` after taking it.
 
         viewflow's `Handle.run(task)` would take the lock and reload the task once more.
         """

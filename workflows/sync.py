@@ -31,14 +31,11 @@ if TYPE_CHECKING:
 CANCELLING_ACTIONS = frozenset({"withdraw", "cancel"})
 
 
-def locked_open_task(application: GrantApplication, state: str, *,
-                     flight: InFlight | None = None) -> GrantTask | None:
-    """The open task of the application's step that waits in `state`, locked with its process (one query).
+def open_task(process: GrantProcess, application: GrantApplication, state: str, *,
+              flight: InFlight | None = None) -> GrantTask | None:
+    """The open task of the process's step that waits in `state`, if the flow has one (one query).
 
-    `SELECT ... FOR UPDATE OF` the task and the process row that `workflows.locks` locks (as viewflow's
-    `task.activation()` would, for the rest of the transaction): when another transaction holds them,
-    PostgreSQL waits, then reads both rows again and re-checks that the task is still open. The process
-    comes loaded with the task (`GrantTask`). None when there is no open task (nothing is locked then).
+    The task is read alone and given the process the caller has locked (`lock_process`).
 
     With `flight`, the same query also reads the application's latest exit from the state it has just
     reached (for `workflows.assignment.preferred_owner`, which runs when the flow creates that step's task).
@@ -46,9 +43,8 @@ def locked_open_task(application: GrantApplication, state: str, *,
     node = getattr(GrantFlow, state, None)
     if node is None:
         return None
-    tasks = (GrantTask.objects.select_for_update(of=("self", "process__grantprocess"))
-             .filter(process__grantprocess__application=application, flow_task=node, status__in=OPEN_STATUSES)
-             .order_by("-pk"))
+    tasks = (GrantTask.objects.select_related(None)
+             .filter(process_id=process.pk, flow_task=node, status__in=OPEN_STATUSES).order_by("-pk"))
     reached = application.status
     if flight is not None:
         # Plain SQL subqueries: this runs on every decision, and the ORM took longer to build two
@@ -58,17 +54,24 @@ def locked_open_task(application: GrantApplication, state: str, *,
         tasks = tasks.annotate(
             last_exit_action=RawSQL(last_exit.format(column="action"), (application.pk, reached)),
             last_exit_actor=RawSQL(last_exit.format(column="actor_id"), (application.pk, reached)))
-    task = next(iter(tasks[:1]), None)
+    task = tasks.first()
+    if task is not None:
+        task.process = process
     if task is not None and flight is not None:
         flight.last_exits[reached] = (task.last_exit_action, task.last_exit_actor)
     return task
 
 
+def lock_process(application: GrantApplication) -> GrantProcess | None:
+    """The application's process, its row locked (`workflows.locks`) for the rest of the transaction."""
+    return GrantProcess.objects.select_for_update(of=("self",)).filter(application=application).first()
+
+
 def complete_human_task(task: GrantTask, actor: AbstractBaseUser | None, application: GrantApplication) -> None:
     """Finish a person's task as `actor`, claiming it first when it is still offered to a group.
 
-    The caller read `task` and locked it with its process (`locked_open_task`), so this does not lock and
-    reload the task again as viewflow's `task.activation()` would. A task still offered to a group
+    The caller holds the process lock and read `task` after taking it (`_move_process`), so this does not
+    lock and reload the task again as viewflow's `task.activation()` would. A task still offered to a group
     is claimed and finished by the same write (viewflow's `assign()` would save the row once more).
     """
     if task.owner_id is not None and (actor is None or task.owner_id != actor.pk):
@@ -107,11 +110,17 @@ def _move_process(*, application: GrantApplication, action: str, source: str, ac
         if process is not None:  # else withdrawn as a draft: no process was ever started
             GrantFlow.instance.cancel(process)
         return
-    task = locked_open_task(application, source, flight=flight)
+    # The process row is locked first (as viewflow's `task.activation()` would), then its open task is read.
+    # Two statements on purpose: claiming, releasing and the timer dispatcher all lock the process row before
+    # they write a task row, and one `SELECT ... FOR UPDATE OF task, process` would take the task row first
+    # (a deadlock with someone taking the same task); locking only the process in that one statement would
+    # read the task as it was before the wait for the lock.
+    process = lock_process(application)
+    if process is None:
+        raise ApplicationConflict(_("This application has no running process; an administrator must repair "
+                                    "it."), code="process_missing")
+    task = open_task(process, application, source, flight=flight)
     if task is None:
-        if not GrantProcess.objects.filter(application=application).exists():
-            raise ApplicationConflict(_("This application has no running process; an administrator must repair "
-                                        "it."), code="process_missing")
         # The publicity timer cancels its own waiting task before it ends the publicity.
         if action == "end_publicity":
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,8 @@ Kind = LedgerEntry.Kind
 CENT = Decimal("0.01")
 # Money columns hold 14 digits with 2 decimals.
 MAX_AMOUNT = Decimal("1e12")
+# "1,200" or "12,345,678.90": commas only between groups of three digits.
+THOUSANDS_GROUPED = re.compile(r"-?\d{1,3}(,\d{3})+(\.\d*)?")
 
 # The payment schedules a fund can choose: (share in %, condition) per tranche.
 SCHEDULES: dict[str, tuple[tuple[Decimal, str], ...]] = {
@@ -55,11 +58,18 @@ def _ensure_finance(actor: AbstractBaseUser, fund: Fund) -> None:
 def amount_parse(value: object, *, field: str = "amount", zero_allowed: bool = False) -> Decimal:
     """An amount in yuan typed by a person or sent by a client, checked: every service reads money through this.
 
-    Thousands separators are accepted ("1,200.50"); anything else that is not a positive (or, with
-    `zero_allowed`, non-negative) sum of yuan and fen within `MAX_AMOUNT` is refused with its own message.
+    Thousands separators are accepted where they group thousands ("1,200.50"; "1,5" is refused, not read
+    as 15); anything else that is not a positive (or, with `zero_allowed`, non-negative) sum of yuan and
+    fen within `MAX_AMOUNT` is refused with its own message.
     """
+    text = str(value).strip()
+    if "," in text:
+        if not THOUSANDS_GROUPED.fullmatch(text):
+            raise ApplicationError(_("Enter an amount in yuan, such as 20000.00."), code="invalid_amount",
+                                   field=field)
+        text = text.replace(",", "")
     try:
-        amount = Decimal(str(value).replace(",", "").strip())
+        amount = Decimal(text)
     except (InvalidOperation, ValueError) as exc:
         raise ApplicationError(_("Enter an amount in yuan, such as 20000.00."), code="invalid_amount",
                                field=field) from exc
