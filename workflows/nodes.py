@@ -128,6 +128,9 @@ class ServiceTimer(TimerBoundary):
         return task
 
     def _arm(self, host_activation: Activation) -> None:
+        if _savepoint_needed():  # in the background: viewflow's way, a failure is kept on the timer's task
+            super()._arm(host_activation)
+            return
         arm_together([self], host_activation)
 
 
@@ -168,11 +171,14 @@ class ServiceTimeouts:
     def _create(self, prev_activation: Activation, token: Any, data: Any = None, seed: Any = None) -> Activation:
         """viewflow's `Node._create`, with the `ServiceTimer`s armed together (`arm_together`)."""
         activation = self.activation_class.create(self, prev_activation, token, data=data, seed=seed)
-        timers = [event for event in self._boundary_events if isinstance(event, ServiceTimer)]
-        if timers:
-            arm_together(timers, activation)
+        # In a person's transaction the timers go in together; in the background (the timer dispatcher) each
+        # is armed viewflow's way, so that a failing due moment is kept on its task instead of raised.
+        together = [] if _savepoint_needed() else [event for event in self._boundary_events
+                                                   if isinstance(event, ServiceTimer)]
+        if together:
+            arm_together(together, activation)
         for event in self._boundary_events:
-            if not isinstance(event, ServiceTimer):
+            if event not in together:
                 event._arm(activation)
         return activation
 

@@ -18,6 +18,7 @@ from grants.calendar import add_working_days
 from grants.states import State
 from tests.workflows.test_flow_timers import SHANGHAI, at, to_street_review
 from workflows.flows import GrantFlow
+from workflows.models import GrantTask
 from workflows.nodes import RoutingActivation
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +103,21 @@ def test_a_gateway_failing_in_the_background_is_recorded_on_its_task(cast):
         activation.task.refresh_from_db()  # the transaction is still usable: the failure was kept in a savepoint
     assert activation.task.status == STATUS.ERROR
     assert "No next task" in activation.task.data["_exception"]["title"]
+
+
+def test_a_timer_failing_to_arm_in_the_background_is_recorded_on_its_task(cast, monkeypatch):
+    application = to_street_review(cast)
+    review = GrantTask.objects.get(pk=the_task(application, "street_review").pk)
+    timer = GrantFlow.street_review__timeout
+
+    def broken(activation):
+        raise ValueError("no calendar for this year")
+
+    monkeypatch.setattr(timer, "_delay", broken)
+    host = review.flow_task.activation_class(review)
+    with transaction.atomic(), Context(propagate_exception=False):
+        timer._arm(host)  # as the timer dispatcher's flow would, when it creates a task
+        failed = Task.objects.filter(flow_task=timer, status=STATUS.ERROR).get()
+    assert "no calendar" in failed.data["_exception"]["title"]
+    with pytest.raises(ValueError), transaction.atomic():  # in a person's transaction it is raised
+        timer._arm(host)
