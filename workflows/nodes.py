@@ -13,7 +13,7 @@ every step of ours:
 - a gateway's task is inserted, then updated as done: ours picks its branch first and is inserted done;
 - a person's finished task is saved whole: ours writes the four columns a decision changes;
 - a boundary timer is inserted and then updated with its due moment: ours are inserted scheduled, all the
-  timers of a new task in one statement and their links to it in another;
+  timers of a new task together with their links to it (in the background, viewflow's way, see above);
 - a person's task or a wait is completed under a lock and a reload of the task that `workflows.sync` has
   already done;
 - each boundary timer listens for every finished task of the flow and disarms itself with a query and an
@@ -95,7 +95,7 @@ class Routing(flow.Switch):
 
 
 class ServiceTimer(TimerBoundary):
-    """A non-interrupting or interrupting timer on a person's task, armed in one INSERT.
+    """A non-interrupting or interrupting timer on a person's task, inserted already scheduled.
 
     viewflow inserts the timer's task, then computes the due moment in a savepoint and updates the row;
     this computes the moment first and inserts the row already scheduled. The timers of one task are
@@ -137,8 +137,6 @@ class ServiceTimer(TimerBoundary):
 def arm_together(timers: list[ServiceTimer], host_activation: Activation) -> None:
     """Arm a new host task's timers: their rows and their links to the host written together."""
     insert_linked([timer.armed_task(host_activation) for timer in timers], host_activation.task.pk)
-
-
 
 
 def disarm_service_timers(*, task: Any, **kwargs: Any) -> None:
